@@ -1,0 +1,289 @@
+"""The ``logmonitor`` command: the only module that prints.
+
+Every :class:`~logmonitor.errors.LogMonitorError` becomes one line on stderr and
+an exit code: 2 for bad input (arguments, config, sources), 3 for the state file.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .config import Settings, default_state_path, load_settings
+from .errors import LogMonitorError, StateError
+from .monitor import LogMonitor
+from .pipeline import Status
+from .sinks.console import ConsoleSink
+from .sinks.jsonl import JsonlSink
+
+__all__ = ["main"]
+
+
+def _exit_code(exc: LogMonitorError) -> int:
+    return 3 if isinstance(exc, StateError) else 2
+
+
+def _fail(exc: LogMonitorError) -> NoReturn:
+    click.echo(f"logmonitor: error: {exc}", err=True)
+    sys.exit(_exit_code(exc))
+
+
+def _human_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def render_status(monitor: LogMonitor, status: Status, rate: float) -> RenderableType:
+    """The one-screen summary: sources, model, top error types, last alerts."""
+    settings = monitor.settings
+    mode = "polling" if status.polling else "inotify"
+    if status.model_ready:
+        model = f"[green]scoring[/] (last score {status.last_score or 0:.3f})"
+    else:
+        model = f"[yellow]warming up[/] {status.windows_learned}/{settings.warmup_windows} windows"
+    header = Text.from_markup(
+        f"[bold]LogMonitor[/] watching {escape(', '.join(monitor.log_dirs))} ({mode})  "
+        f"{len(status.sources)} files  {status.lines:,} lines  {rate:,.0f} lines/s  "
+        f"{status.templates} templates  model: {model}  "
+        f"alerts: [bold]{status.alerts}[/] (threshold {settings.alert_threshold:.2f})"
+    )
+    files = Table(title="busiest files", title_justify="left", expand=False, box=None)
+    for column in ("file", "lines", "lag", "rotations", "truncated", "errors"):
+        files.add_column(column, justify="left" if column == "file" else "right")
+    for source in sorted(status.sources, key=lambda s: -s.lines)[:8]:
+        files.add_row(
+            escape(source.source), f"{source.lines:,}",
+            _human_bytes(max(0, source.size - source.offset)), str(source.rotations),
+            str(source.truncated_lines), str(source.errors),
+        )  # fmt: skip
+    errors = Table(title="top error types", title_justify="left", box=None)
+    errors.add_column("count", justify="right")
+    errors.add_column("error type")
+    top = sorted(monitor.error_summary.items(), key=lambda kv: -kv[1])[:8]
+    for kind, count in top:
+        errors.add_row(f"{count:,}", escape(kind[:120]))
+    parts: list[RenderableType] = [header, files]
+    if top:
+        parts.append(errors)
+    return Group(*parts)
+
+
+def _status_event(monitor: LogMonitor, status: Status, rate: float) -> dict[str, Any]:
+    return {
+        "type": "status",
+        "time": time.time(),
+        "files": len(status.sources),
+        "lines": status.lines,
+        "lines_per_second": round(rate, 1),
+        "templates": status.templates,
+        "model_ready": status.model_ready,
+        "windows_scored": status.windows_scored,
+        "alerts": status.alerts,
+        "polling": status.polling,
+        "error_summary": dict(sorted(monitor.error_summary.items(), key=lambda kv: -kv[1])[:20]),
+    }
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="logmonitor")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
+    """Watch log directories, learn what normal looks like, and alert on anomalies."""
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+
+
+@cli.command()
+@click.argument("directories", nargs=-1, type=click.Path())
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="Anomaly score in (0, 1] at or above which a window alerts [0.5].",
+)
+@click.option(
+    "--from-beginning",
+    is_flag=True,
+    default=None,
+    help="Read existing files from their start on the first run, not their end.",
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite state file (read positions, counts, alerts) "
+    "[$XDG_STATE_HOME/logmonitor/state.db].",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A logmonitor.toml with settings; flags win over it.",
+)
+@click.option(
+    "--window", "window_seconds", type=float, default=None, help="Window length in seconds [60]."
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout instead of screens.")
+@click.option(
+    "--summary-interval",
+    type=float,
+    default=None,
+    help="Seconds between summary screens (JSON status lines) [10].",
+)
+@click.pass_context
+def watch(
+    ctx: click.Context,
+    directories: Sequence[str],
+    threshold: float | None,
+    from_beginning: bool | None,
+    state: str | None,
+    config_file: str | None,
+    window_seconds: float | None,
+    as_json: bool,
+    summary_interval: float | None,
+) -> None:
+    """Follow DIRECTORIES (default /var/log, or log_dirs from --config) and print
+    alerts as they happen, with a summary screen every few seconds."""
+    overrides = {
+        "log_dirs": tuple(directories) or None,
+        "alert_threshold": threshold,
+        "from_beginning": from_beginning,
+        "window_seconds": window_seconds,
+        "summary_interval": summary_interval,
+    }
+    try:
+        settings = load_settings(config_file, overrides=overrides)
+        if settings.state is None:
+            settings = settings.replace(state=state or default_state_path())
+        elif state is not None:
+            settings = settings.replace(state=state)
+    except LogMonitorError as exc:
+        _fail(exc)
+    _run_watch(settings, as_json, ctx.obj["verbose"])
+
+
+def _setup_logging(verbose: int, console: Console | None) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler: logging.Handler
+    if console is not None:
+        handler = RichHandler(console=console, show_path=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _run_watch(settings: Settings, as_json: bool, verbose: int) -> None:
+    out = Console(stderr=False)
+    err = Console(stderr=True)
+    interactive = out.is_terminal and not as_json
+    _setup_logging(verbose, err if err.is_terminal else None)
+    jsonl = JsonlSink(sys.stdout) if as_json else None
+    sink = jsonl if jsonl is not None else ConsoleSink(out)
+    try:
+        monitor = LogMonitor(list(settings.log_dirs), settings.alert_threshold,
+                             settings=settings, sinks=[sink])  # fmt: skip
+    except LogMonitorError as exc:
+        _fail(exc)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        monitor.start()
+        status = monitor.status()
+        started = f"watching {len(status.sources)} files in {', '.join(monitor.log_dirs)}"
+        if jsonl is not None:
+            jsonl.write({"type": "started", "files": len(status.sources),
+                         "log_dirs": monitor.log_dirs, "state": settings.state})  # fmt: skip
+        else:
+            out.print(f"[bold]LogMonitor {__version__}[/] {escape(started)} "
+                      f"(state: {escape(str(settings.state))}); Ctrl-C to stop")  # fmt: skip
+        _summary_loop(monitor, settings, out, jsonl, interactive)
+    except KeyboardInterrupt:
+        pass
+    except LogMonitorError as exc:
+        monitor.stop()
+        _fail(exc)
+    finally:
+        monitor.stop()
+        signal.signal(signal.SIGTERM, previous)
+    if not as_json:
+        out.print("stopped; read positions saved")
+
+
+def _summary_loop(
+    monitor: LogMonitor,
+    settings: Settings,
+    out: Console,
+    jsonl: JsonlSink | None,
+    interactive: bool,
+) -> None:
+    last_lines, last_time = monitor.status().lines, time.monotonic()
+    live: Live | None = None
+    if interactive:
+        live = Live(console=out, refresh_per_second=2, transient=False)
+        live.start()
+    try:
+        next_summary = (
+            time.monotonic() if interactive else time.monotonic() + settings.summary_interval
+        )
+        while monitor.running:
+            time.sleep(0.5)
+            now = time.monotonic()
+            if now < next_summary and not interactive:
+                continue
+            status = monitor.status()
+            rate = (status.lines - last_lines) / max(now - last_time, 1e-9)
+            if live is not None:
+                live.update(render_status(monitor, status, rate))
+                if now >= next_summary:
+                    last_lines, last_time = status.lines, now
+                    next_summary = now + settings.summary_interval
+                continue
+            last_lines, last_time = status.lines, now
+            next_summary = now + settings.summary_interval
+            if jsonl is not None:
+                jsonl.write(_status_event(monitor, status, rate))
+            else:
+                out.print(render_status(monitor, status, rate))
+    finally:
+        if live is not None:
+            live.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``logmonitor`` script and ``python -m logmonitor``."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="logmonitor",
+                 standalone_mode=True)  # fmt: skip
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Typed settings, loaded once: defaults < ``logmonitor.toml`` < ``LOGMONITOR_*`` < flags.
+
+Every key of the TOML file is a field of :class:`Settings` (top level, or in any
+table, so ``[detect] warmup_windows = 30`` works); an environment variable is
+``LOGMONITOR_`` + the key in capitals, lists separated by ``:``. Validation
+happens in one place and names the key, where it came from, and the fix::
+
+    log_dirs[0] '/var/lg' does not exist; fix 'log_dirs' in logmonitor.toml
+
+Constructors never read files: only :func:`load_settings` does, when asked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import ConfigError, SourceError
+from .sources.tail import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, TailSettings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = ["ENV_PREFIX", "Settings", "default_state_path", "load_settings"]
+
+ENV_PREFIX = "LOGMONITOR_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of LogMonitor, with production defaults."""
+
+    log_dirs: tuple[str, ...] = ("/var/log",)
+    alert_threshold: float = 0.5
+    state: str | None = None  # SQLite state file; None keeps state in memory only
+    # sources
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    recursive: bool = True
+    from_beginning: bool = False
+    max_line_bytes: int = 1 << 20
+    partial_line_timeout: float = 5.0
+    rotate_wait: float = 5.0
+    max_files: int = 1000
+    poll_interval: float = 1.0
+    inotify: bool = True
+    # windows and detection
+    window_seconds: float = 60.0
+    window_grace: float = 2.0
+    warmup_windows: int = 20
+    refit_every: int = 50
+    history_size: int = 2000
+    seed: int = 0
+    max_templates: int = 10_000
+    # outputs
+    max_alerts: int = 1000
+    summary_interval: float = 10.0
+
+    def validate(self, origin: str = "the arguments") -> Settings:
+        """Check every value; raise :class:`ConfigError` naming the key and the fix."""
+
+        def fail(key: str, problem: str) -> ConfigError:
+            return ConfigError(f"{key} {problem}; fix '{key}' in {origin}")
+
+        if not self.log_dirs:
+            raise fail("log_dirs", "is empty")
+        for i, path in enumerate(self.log_dirs):
+            if not isinstance(path, str) or not path:
+                raise fail("log_dirs", f"[{i}] must be a path, not {path!r}")
+            if not os.path.exists(path):
+                raise SourceError(
+                    f"log_dirs[{i}] '{path}' does not exist; fix 'log_dirs' in {origin} "
+                    "or create the directory"
+                )
+        if isinstance(self.alert_threshold, bool) or not 0 < self.alert_threshold <= 1:
+            raise fail("alert_threshold", f"must be in (0, 1], not {self.alert_threshold!r}")
+        positive = {
+            "max_line_bytes": self.max_line_bytes,
+            "partial_line_timeout": self.partial_line_timeout,
+            "max_files": self.max_files, "poll_interval": self.poll_interval,
+            "window_seconds": self.window_seconds, "warmup_windows": self.warmup_windows,
+            "refit_every": self.refit_every, "history_size": self.history_size,
+            "max_templates": self.max_templates, "max_alerts": self.max_alerts,
+            "summary_interval": self.summary_interval,
+        }  # fmt: skip
+        for key, value in positive.items():
+            if value <= 0:
+                raise fail(key, f"must be greater than 0, not {value!r}")
+        for key, value in {
+            "rotate_wait": self.rotate_wait,
+            "window_grace": self.window_grace,
+        }.items():
+            if value < 0:
+                raise fail(key, f"must be 0 or more, not {value!r}")
+        if self.warmup_windows < 2:
+            raise fail("warmup_windows", "must be at least 2 (the forest needs two windows)")
+        if self.history_size < self.warmup_windows:
+            raise fail("history_size", f"must be at least warmup_windows={self.warmup_windows}")
+        return self
+
+    def tail_settings(self) -> TailSettings:
+        return TailSettings(
+            paths=self.log_dirs,
+            include=self.include,
+            exclude=self.exclude,
+            recursive=self.recursive,
+            from_beginning=self.from_beginning,
+            max_line_bytes=self.max_line_bytes,
+            partial_line_timeout=self.partial_line_timeout,
+            rotate_wait=self.rotate_wait,
+            max_files=self.max_files,
+        )
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+_DEFAULTS = Settings()
+
+
+def _coerce(key: str, value: Any, origin: str) -> Any:
+    """Turn a TOML or environment value into the field's type, or say what is wrong."""
+    default = getattr(_DEFAULTS, key)
+    kind: type = type(default) if default is not None else str
+
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{key} must be {expected}, not {value!r}; fix '{key}' in {origin}")
+
+    if kind is tuple:
+        if isinstance(value, str) and origin.startswith("$"):
+            value = [v for v in value.split(os.pathsep) if v]  # PATH-style in the environment
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise wrong("a list of strings")
+        return tuple(value)
+    if kind is bool:
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if kind in (int, float):
+        if isinstance(value, str):
+            try:
+                value = kind(value.strip())
+            except ValueError:
+                raise wrong("a number") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong("a number")
+        if kind is int and not float(value).is_integer():
+            raise wrong("a whole number")
+        return kind(value)
+    if not isinstance(value, str):
+        raise wrong("a string")
+    return value
+
+
+def _flatten(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key not in _FIELDS:
+            flat.update(_flatten(value, origin))
+        elif key not in _FIELDS:
+            known = ", ".join(sorted(_FIELDS))
+            raise ConfigError(f"unknown key '{key}' in {origin}; the keys are: {known}")
+        else:
+            flat[key] = _coerce(key, value, origin)
+    return flat
+
+
+def load_settings(
+    config_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build validated settings from a TOML file, the environment and explicit values.
+
+    ``overrides`` (CLI flags) win over the environment, which wins over the file.
+    """
+    values: dict[str, Any] = {}
+    origin = "the command line"
+    if config_file is not None:
+        origin = config_file
+        try:
+            with open(config_file, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {config_file} does not exist; fix --config") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_file} is not valid TOML: {exc}; fix the file") from None
+        values.update(_flatten(data, config_file))
+    env = os.environ if environ is None else environ
+    for key in _FIELDS:
+        name = ENV_PREFIX + key.upper()
+        if name in env:
+            values[key] = _coerce(key, env[name], f"${name}")
+            origin = f"${name}" if key == "log_dirs" and config_file is None else origin
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = _coerce(key, value, "the command line") if key in _FIELDS else value
+    relative_to = os.path.dirname(os.path.abspath(config_file)) if config_file else None
+    if relative_to and "log_dirs" in values and not (overrides or {}).get("log_dirs"):
+        values["log_dirs"] = tuple(os.path.join(relative_to, p) for p in values["log_dirs"])
+    return Settings(**values).validate(origin)
+
+
+def default_state_path() -> str:
+    """Where the CLI keeps state unless told: ``$XDG_STATE_HOME/logmonitor/state.db``."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(base, "logmonitor", "state.db")

@@ -1,0 +1,151 @@
+"""Count templates into tumbling time windows, one stream per source.
+
+A line's time is its parsed timestamp, or the time it was read when it has none
+(or when the timestamp is implausible: more than five minutes in the future, as
+with a wrong time zone). Windows are aligned on multiples of ``seconds``.
+
+A window closes when a line of a later window arrives, or once the clock is past
+its end by ``grace`` seconds and the source has been quiet for ``grace`` seconds
+(so a replayed backlog is not cut at a read boundary). Lines older than the open
+window are counted into it: windows never reopen. One window is open per source
+(at most ``max_sources``; past that the stalest source's window is closed early).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..records import Match, Record, Sample, Window
+
+__all__ = ["WindowCounter"]
+
+_FUTURE_SLACK = 300.0
+
+
+@dataclass(slots=True)
+class _Open:
+    source: str
+    start: float
+    end: float
+    counts: dict[int, int] = field(default_factory=dict)
+    lines: int = 0
+    errors: int = 0
+    new_templates: list[int] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    notable: list[bool] = field(default_factory=list)
+    last_arrival: float = 0.0
+
+    def close(self) -> Window:
+        counts = tuple(sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        return Window(
+            source=self.source,
+            start=self.start,
+            end=self.end,
+            counts=counts,
+            lines=self.lines,
+            errors=self.errors,
+            new_templates=tuple(self.new_templates),
+            samples=tuple(self.samples),
+        )
+
+
+class WindowCounter:
+    """Per-source tumbling windows.
+
+    >>> from logmonitor.records import LogLine, Match, Record
+    >>> counter = WindowCounter(seconds=60)
+    >>> def rec(t):
+    ...     return Record(LogLine("a", "a", "x", 0, 0, 1, t), message="x", timestamp=t)
+    >>> m = Match(1, "x", "unchanged")
+    >>> counter.add([rec(0.0), rec(30.0)], [m, m], now=30.0)
+    []
+    >>> [w.lines for w in counter.add([rec(61.0)], [m], now=61.0)]
+    [2]
+    """
+
+    def __init__(
+        self, seconds: float = 60.0, grace: float = 2.0, max_samples: int = 5,
+        max_sources: int = 10_000,
+    ) -> None:  # fmt: skip
+        self.seconds = seconds
+        self.grace = grace
+        self.max_samples = max_samples
+        self.max_sources = max_sources
+        self._open: dict[str, _Open] = {}
+
+    def add(self, records: Sequence[Record], matches: Sequence[Match], now: float) -> list[Window]:
+        """Count a batch (all of one source or mixed); return the windows it closed."""
+        closed: list[Window] = []
+        seconds = self.seconds
+        limit = now + _FUTURE_SLACK
+        for record, match in zip(records, matches, strict=True):
+            line = record.line
+            t = record.timestamp
+            if t is None or t > limit:
+                t = line.read_at
+            current = self._open.get(line.source)
+            if current is None or t >= current.end:
+                if current is not None:
+                    closed.append(current.close())
+                start = (t // seconds) * seconds
+                current = _Open(line.source, start, start + seconds)
+                self._admit(current, closed)
+            current.counts[match.template_id] = current.counts.get(match.template_id, 0) + 1
+            current.lines += 1
+            current.last_arrival = now
+            is_error = record.is_error
+            if is_error:
+                current.errors += 1
+            if match.change == "created":
+                current.new_templates.append(match.template_id)
+            self._sample(current, record, match, is_error)
+        return closed
+
+    def _admit(self, window: _Open, closed: list[Window]) -> None:
+        if len(self._open) >= self.max_sources:
+            stalest = min(self._open.values(), key=lambda w: w.last_arrival)
+            closed.append(self._open.pop(stalest.source).close())
+        self._open[window.source] = window
+
+    def _sample(self, window: _Open, record: Record, match: Match, is_error: bool) -> None:
+        # Errors and first sightings of a template are better evidence than the
+        # first lines of a window: they replace ordinary samples once it is full.
+        notable = is_error or match.change == "created"
+        if len(window.samples) >= self.max_samples:
+            if not notable or all(window.notable):
+                return
+            index = window.notable.index(False)
+            del window.samples[index], window.notable[index]
+        line = record.line
+        window.samples.append(
+            Sample(line.path, line.line_number, line.text[:2000], match.template_id)
+        )
+        window.notable.append(notable)
+
+    def due(self, now: float) -> list[str]:
+        """Sources whose open window may close by time."""
+        return [
+            w.source
+            for w in self._open.values()
+            if now >= w.end + self.grace and now - w.last_arrival >= self.grace
+        ]
+
+    def close_due(self, source: str, now: float) -> list[Window]:
+        window = self._open.get(source)
+        if (
+            window is None
+            or now < window.end + self.grace
+            or now - window.last_arrival < self.grace
+        ):
+            return []
+        del self._open[source]
+        return [window.close()]
+
+    def close_all(self) -> list[Window]:
+        closed = [w.close() for w in self._open.values()]
+        self._open.clear()
+        return closed
+
+    def open_windows(self) -> int:
+        return len(self._open)

@@ -1,0 +1,236 @@
+"""``LogMonitor``: the original API, backed by the streaming pipeline.
+
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as logs:
+...     monitor = LogMonitor([logs], alert_threshold=0.6)
+...     monitor.alert_threshold, type(monitor.model).__name__
+(0.6, 'IsolationForest')
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from .clock import Clock, SystemClock
+from .config import Settings
+from .detect.iforest import make_model
+from .errors import ConfigError, MonitorStateError
+from .pipeline import Pipeline, Processed, Runner, Status
+from .records import Alert
+from .sinks.base import Sink
+from .store import Store
+
+__all__ = ["LogMonitor"]
+
+logger = logging.getLogger(__name__)
+
+
+class LogMonitor:
+    """Watch log directories, learn what normal looks like, and raise alerts.
+
+    ``log_dirs`` are directories (or files) to follow; ``alert_threshold`` is the
+    anomaly score in (0, 1] at or above which a window alerts (0.5 is the
+    Isolation Forest paper's boundary). Every other setting can be given by
+    keyword (see :class:`~logmonitor.config.Settings`), or all of them at once
+    as ``settings=``.
+
+    Read while it runs, from any thread:
+
+    * ``error_summary``: a ``defaultdict(int)``, error type -> count;
+    * ``alerts``: a list of :class:`~logmonitor.records.Alert`, each unpacking as
+      ``(filename, score)``;
+    * ``model``: the scikit-learn ``IsolationForest`` that scores windows.
+
+    Both attributes are replaced (never mutated) when new results arrive, so a
+    reader always holds a consistent snapshot.
+
+    Subclass hooks: ``process_log_file(filename)`` runs for every file with new
+    work (call ``super()`` first, then look at ``self.alerts``), and
+    ``notify(alert)`` runs once for each new alert.
+    """
+
+    def __init__(
+        self,
+        log_dirs: list[str],
+        alert_threshold: float = 0.5,
+        *,
+        settings: Settings | None = None,
+        sinks: Sequence[Sink] = (),
+        clock: Clock | None = None,
+        **options: Any,
+    ) -> None:
+        if isinstance(log_dirs, (str, bytes)):
+            raise ConfigError(
+                f"log_dirs must be a list of directories, not the string {log_dirs!r}; "
+                f"write LogMonitor([{log_dirs!r}], ...)"
+            )
+        if not isinstance(log_dirs, (list, tuple)):
+            raise ConfigError(
+                f"log_dirs must be a list of directories, not {type(log_dirs).__name__}; "
+                "write LogMonitor(['/var/log'], ...)"
+            )
+        if isinstance(alert_threshold, bool) or not isinstance(alert_threshold, (int, float)):
+            raise ConfigError(
+                f"alert_threshold must be a number in (0, 1], not {alert_threshold!r}; "
+                "0.5 is the usual boundary"
+            )
+        base = settings if settings is not None else Settings()
+        try:
+            merged = base.replace(
+                log_dirs=tuple(log_dirs), alert_threshold=float(alert_threshold), **options
+            )
+        except TypeError as exc:
+            raise ConfigError(f"{exc}; see logmonitor.config.Settings for the options") from None
+        self.settings = merged.validate("LogMonitor(...)")
+        self.log_dirs = list(log_dirs)
+        self.alert_threshold = float(alert_threshold)
+        self.model = make_model(self.settings.seed)
+        self.error_summary: defaultdict[str, int] = defaultdict(int)
+        self.alerts: list[Alert] = []
+        self.sinks = list(sinks)
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._pipeline: Pipeline | None = None
+        self._store: Store | None = None
+        self._runner: Runner | None = None
+        self._lock = threading.RLock()
+        self._stopped = False
+
+    # ---------------------------------------------------------------- life cycle
+
+    def _ready(self) -> Pipeline:
+        with self._lock:
+            if self._stopped:
+                raise MonitorStateError("this LogMonitor was stopped; create a new one")
+            if self._pipeline is None:
+                self._store = Store(self.settings.state or ":memory:")
+                self._pipeline = Pipeline(self.settings, self.clock, self.model, self._store)
+                self.error_summary = defaultdict(int, self._pipeline.summary.counts())
+            return self._pipeline
+
+    def start(self) -> LogMonitor:
+        """Start following the directories in a background thread; returns at once
+        after the first scan, so lines written from now on are all seen."""
+        with self._lock:
+            if self._runner is not None:
+                raise MonitorStateError("start() was already called; a LogMonitor runs once")
+            pipeline = self._ready()
+            self._runner = Runner(
+                pipeline, self.process_log_file, self.settings.poll_interval, self.settings.inotify
+            )
+            self._runner.start()
+        self._runner.wait_started()
+        logger.info("watching %s", ", ".join(self.log_dirs))
+        return self
+
+    def stop(self) -> None:
+        """Stop following and close the state file. Safe to call more than once."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            runner, pipeline, store = self._runner, self._pipeline, self._store
+        if runner is not None:
+            runner.stop()
+        if pipeline is not None:
+            pipeline.close()
+        if store is not None:
+            store.close()
+        for sink in self.sinks:
+            sink.close()
+
+    def monitor_logs(self) -> None:
+        """Monitor until :meth:`stop` is called (from another thread or a hook) or
+        Ctrl-C; then shut down cleanly. Every processed line is checkpointed."""
+        if self._runner is None:
+            self.start()
+        runner = self._runner
+        if runner is None:  # pragma: no cover - start() sets it
+            raise MonitorStateError("the monitor did not start")
+        try:
+            while not runner.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            logger.info("interrupted; stopping")
+        finally:
+            self.stop()
+        if runner.failure is not None:
+            raise MonitorStateError(f"monitoring stopped on an error: {runner.failure}") from (
+                runner.failure
+            )
+
+    def __enter__(self) -> LogMonitor:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None and self._runner.running and not self._stopped
+
+    # --------------------------------------------------------------------- hooks
+
+    def process_log_file(self, filename: str) -> None:
+        """Process the new lines of ``filename`` (and close its due windows).
+
+        The monitor calls this for every file with new work. Override it to act
+        per file, calling ``super().process_log_file(filename)`` first; it can
+        also be called directly, with or without the monitor running, to process
+        a file now (a file outside ``log_dirs`` is followed from its start).
+        """
+        self._publish(self._ready().process_source(filename))
+
+    def notify(self, alert: Alert) -> None:
+        """Called once for each new alert; by default it logs a warning and sends
+        the alert to the configured sinks. Override to send it elsewhere."""
+        logger.warning(
+            "anomaly in %s: score %.3f >= %.2f (%d lines)",
+            alert.filename, alert.score, alert.threshold, alert.lines,
+        )  # fmt: skip
+        for sink in self.sinks:
+            sink.send(alert)
+
+    def _publish(self, done: Processed) -> None:
+        pipeline = self._pipeline
+        if pipeline is None:  # pragma: no cover - process_source needed it
+            return
+        if done.errors:
+            self.error_summary = defaultdict(int, pipeline.summary.counts())
+        if done.alerts:
+            limit = self.settings.max_alerts
+            self.alerts = [*self.alerts, *done.alerts][-limit:]
+            for alert in done.alerts:
+                try:
+                    self.notify(alert)
+                except Exception:
+                    # A failing notification must not lose the next ones.
+                    logger.exception("notify() failed for alert %s", alert.id)
+
+    # -------------------------------------------------------------------- status
+
+    def status(self) -> Status:
+        """Sources, counts and the model's state, for status screens."""
+        status = self._ready().status()
+        runner = self._runner
+        if runner is not None:
+            from dataclasses import replace
+
+            status = replace(status, polling=runner.polling)
+        return status
+
+    def recent_alerts(self, limit: int = 100) -> list[Alert]:
+        """Alerts from the state file, this run's and earlier runs', oldest first."""
+        self._ready()
+        if self._store is None:  # pragma: no cover - _ready() sets it
+            return []
+        return self._store.alerts(limit)

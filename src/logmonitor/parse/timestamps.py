@@ -1,0 +1,143 @@
+"""Turn the timestamp text of a log header into epoch seconds.
+
+Naive timestamps are read in the host's local time zone, as the writing process
+most likely did. Formats without a year (syslog's ``Jan  2 03:04:05``) take the
+year of the injected clock, and the previous year when that would put them more
+than a day in the future (a December line read in January).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from datetime import datetime
+
+__all__ = [
+    "MONTHS",
+    "parse_compact",
+    "parse_epoch",
+    "parse_iso",
+    "parse_month_name",
+    "parse_numeric",
+]
+
+MONTHS = {
+    name: index
+    for index, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+        start=1,
+    )
+}
+_DAY = 86_400.0
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T -](\d{2})[:.](\d{2})[:.](\d{2})"
+    r"(?:[.,](\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def _local(year: int, month: int, day: int, hh: int, mm: int, ss: int, frac: float) -> float:
+    # time.mktime applies the local zone and its DST rules, like the writer did.
+    return time.mktime((year, month, day, hh, mm, ss, 0, 0, -1)) + frac
+
+
+def _fraction(digits: str | None) -> float:
+    return int(digits) / 10 ** len(digits) if digits else 0.0
+
+
+def parse_iso(text: str) -> float | None:
+    """``2024-05-01 12:00:00,123``, ``2024-05-01T12:00:00.5Z``, ``...+02:00``,
+    BGL's ``2005-06-03-15.42.50.675872``.
+
+    >>> parse_iso("2024-01-01T00:00:00Z")
+    1704067200.0
+    """
+    m = _ISO.match(text)
+    if m is None:
+        return None
+    year, month, day, hh, mm, ss = (int(g) for g in m.groups()[:6])
+    frac = _fraction(m.group(7))
+    zone = m.group(8)
+    try:
+        if zone is None:
+            return _local(year, month, day, hh, mm, ss, frac)
+        base = float(calendar.timegm((year, month, day, hh, mm, ss, 0, 0, 0))) + frac
+        if zone == "Z":
+            return base
+        sign = -1 if zone[0] == "+" else 1
+        digits = zone[1:].replace(":", "")
+        return base + sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    except (OverflowError, ValueError):
+        return None
+
+
+def parse_month_name(text: str, now: float, year: int | None = None) -> float | None:
+    """``Jan  2 03:04:05`` (syslog, no year) or, with ``year``, Apache's ``Sun Dec 04 ...``.
+
+    >>> import time
+    >>> parse_month_name("Feb 30 00:00:00", time.time()) is None
+    True
+    """
+    parts = text.split()
+    if len(parts) < 3:
+        return None
+    month = MONTHS.get(parts[0][:3])
+    clock = parts[2].split(".")[0].split(":")
+    if month is None or len(clock) != 3:
+        return None
+    try:
+        day = int(parts[1])
+        hh, mm, ss = (int(c) for c in clock)
+        fixed_year = year if year is not None else datetime.fromtimestamp(now).year
+        datetime(fixed_year, month, day, hh, mm, ss)  # validates the calendar date
+        stamp = _local(fixed_year, month, day, hh, mm, ss, 0.0)
+        if year is None and stamp > now + _DAY:
+            stamp = _local(fixed_year - 1, month, day, hh, mm, ss, 0.0)
+    except (OverflowError, ValueError):
+        return None
+    return stamp
+
+
+def parse_numeric(date: str, clock: str, order: str, now: float) -> float | None:
+    """Dates made of numbers only: ``order`` names the fields of ``date``.
+
+    ``ymd`` for ``17/06/09`` (Spark), ``md`` for ``03-17`` (Android, no year),
+    ``yymmdd`` for ``081109`` (HDFS), ``yyyymmdd`` for ``20171223`` (HealthApp).
+    """
+    try:
+        if order == "yymmdd":
+            year, month, day = 2000 + int(date[0:2]), int(date[2:4]), int(date[4:6])
+        elif order == "yyyymmdd":
+            year, month, day = int(date[0:4]), int(date[4:6]), int(date[6:8])
+        else:
+            fields = [int(f) for f in re.split(r"[-/.]", date)]
+            if order == "ymd":
+                year, month, day = (
+                    fields[0] + (2000 if fields[0] < 100 else 0),
+                    fields[1],
+                    fields[2],
+                )
+            else:  # "md": the current year
+                year, month, day = datetime.fromtimestamp(now).year, fields[0], fields[1]
+        pieces = re.split(r"[:.]", clock)
+        hh, mm, ss = int(pieces[0]), int(pieces[1]), int(pieces[2])
+        frac = _fraction(pieces[3]) if len(pieces) > 3 else 0.0
+        datetime(year, month, day, hh, mm, ss)
+        return _local(year, month, day, hh, mm, ss, frac)
+    except (IndexError, OverflowError, ValueError):
+        return None
+
+
+def parse_compact(text: str, now: float) -> float | None:
+    """``20171223-22:15:29:606`` (HealthApp)."""
+    date, _, clock = text.partition("-")
+    return parse_numeric(date, clock, "yyyymmdd", now)
+
+
+def parse_epoch(text: str) -> float | None:
+    """Seconds (10 digits) or milliseconds (13 digits) since the epoch."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value / 1000.0 if value > 1e11 else value

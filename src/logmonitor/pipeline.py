@@ -1,0 +1,324 @@
+"""The stages wired together, and the only module that knows about threads.
+
+:class:`Pipeline` is synchronous: ``process_source(name)`` reads every line a
+stream has now, parses, mines, counts and scores them, and commits the results
+together with the read position in one SQLite transaction. It holds a lock, so
+the runner thread and a user calling ``LogMonitor.process_log_file`` never
+interleave.
+
+:class:`Runner` is the background thread: it waits for inotify events (or polls),
+rescans the directories every ``poll_interval`` seconds, and calls the per-file
+hook for every stream that has work: new lines, a window to close, a partial
+line to flush.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sklearn.ensemble import IsolationForest
+
+from .alerts.policy import AlertPolicy
+from .alerts.summary import ErrorStat, ErrorSummary
+from .clock import Clock
+from .config import Settings
+from .detect.iforest import IsolationForestDetector
+from .errors import SourceError
+from .features.windows import WindowCounter
+from .parse.formats import LineParser
+from .patterns.miner import Drain3Miner
+from .records import Alert, Score, Window
+from .sources.base import SourceStats
+from .sources.tail import Tailer
+from .sources.watch import Watcher
+from .store import Store
+
+__all__ = ["Pipeline", "Processed", "Runner", "Status"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Processed:
+    """What one call of :meth:`Pipeline.process_source` did."""
+
+    source: str
+    lines: int = 0
+    alerts: list[Alert] = field(default_factory=list)
+    errors: list[ErrorStat] = field(default_factory=list)
+    windows: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A snapshot for status screens and the API."""
+
+    sources: tuple[SourceStats, ...]
+    lines: int
+    templates: int
+    windows_scored: int
+    windows_learned: int
+    model_ready: bool
+    alerts: int
+    open_windows: int
+    polling: bool
+    last_score: float | None
+
+
+class Pipeline:
+    """read -> parse -> mine -> count -> score -> alert -> commit, for one stream at a time."""
+
+    def __init__(
+        self, settings: Settings, clock: Clock, model: IsolationForest, store: Store
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = store
+        self.tailer = Tailer(
+            settings.tail_settings(), clock, store.checkpoints(), known_roots=store.roots()
+        )
+        self.parser = LineParser(clock)
+        self.miner = Drain3Miner(max_templates=settings.max_templates)
+        self.windows = WindowCounter(settings.window_seconds, settings.window_grace)
+        self.detector = IsolationForestDetector(
+            model,
+            warmup_windows=settings.warmup_windows,
+            refit_every=settings.refit_every,
+            history_size=settings.history_size,
+        )
+        self.policy = AlertPolicy(settings.alert_threshold, self.miner.template)
+        self.summary = ErrorSummary()
+        self.summary.load(store.error_stats())
+        self.lines = sum(store.line_counts().values())
+        self.windows_scored = 0
+        self.windows_learned = 0
+        self.alerts_raised = 0
+        self.last_score: float | None = None
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------- per stream
+
+    def scan(self) -> set[str]:
+        """Look at the directories; return the streams with possible work."""
+        with self._lock:
+            pending = self.tailer.scan()
+            self.store.add_roots(self.tailer.roots)
+            return pending
+
+    def process_source(self, source: str) -> Processed:
+        """Process everything ``source`` has now; start following it if it is new.
+
+        Raises :class:`SourceError` for a file that does not exist or cannot be read.
+        """
+        with self._lock:
+            if source not in self.tailer.sources():
+                source = self._follow(source)
+            done = Processed(source)
+            while (chunk := self.tailer.read(source)) is not None:
+                lines = chunk.lines
+                records = self.parser.parse_batch(lines)
+                matches = self.miner.add_batch(records)
+                errors = self.summary.update(records, matches)
+                now = self.clock.now()
+                closed = self.windows.add(records, matches, now)
+                alerts = self._score(closed, now)
+                saved = self.store.commit(
+                    checkpoints=[chunk.checkpoint],
+                    lines={source: len(lines)},
+                    errors=errors,
+                    alerts=alerts,
+                )
+                self.lines += len(lines)
+                done.lines += len(lines)
+                done.alerts.extend(saved)
+                done.errors.extend(errors)
+                done.windows += len(closed)
+            now = self.clock.now()
+            closed = self.windows.close_due(source, now)
+            if closed:
+                done.alerts.extend(self.store.commit(alerts=self._score(closed, now)))
+                done.windows += len(closed)
+            self.alerts_raised += len(done.alerts)
+            return done
+
+    def _follow(self, path: str) -> str:
+        try:
+            return self.tailer.track(path)
+        except FileNotFoundError:
+            raise SourceError(f"{path} does not exist; pass an existing log file") from None
+        except IsADirectoryError:
+            raise SourceError(f"{path} is not a regular file; pass a log file") from None
+        except OSError as exc:
+            raise SourceError(
+                f"cannot read {path}: {exc.strerror}; check its permissions"
+            ) from None
+
+    def _score(self, windows: list[Window], now: float) -> list[Alert]:
+        if not windows:
+            return []
+        detector = self.detector
+        alerts: list[Alert] = []
+        normal = windows
+        if detector.ready:
+            scores = [
+                Score(w, s, detector.name)
+                for w, s in zip(windows, detector.score(windows), strict=True)
+            ]
+            self.windows_scored += len(scores)
+            self.last_score = scores[-1].score
+            alerts = self.policy.evaluate(scores, now)
+            normal = [s.window for s in scores if s.score < self.settings.alert_threshold]
+        # Only windows that did not alert teach the model what normal looks like.
+        detector.learn(normal)
+        self.windows_learned += len(normal)
+        return alerts
+
+    # ------------------------------------------------------------- housekeeping
+
+    def due(self) -> set[str]:
+        """Streams that have a window to close or a partial line to flush by now."""
+        with self._lock:
+            now = self.clock.now()
+            return set(self.windows.due(now)) | self.tailer.due(now)
+
+    def sources_for(self, paths: set[str]) -> set[str]:
+        with self._lock:
+            return self.tailer.sources_for(paths)
+
+    def directories(self) -> set[str]:
+        with self._lock:
+            return self.tailer.directories()
+
+    def close_gone(self) -> None:
+        """Close rotated-away files that were read to the end; drop their checkpoints."""
+        with self._lock:
+            keys = self.tailer.close_gone()
+            if keys:
+                self.store.commit(forget=keys)
+
+    def status(self) -> Status:
+        with self._lock:
+            return Status(
+                sources=tuple(self.tailer.stats()),
+                lines=self.lines,
+                templates=len(self.miner),
+                windows_scored=self.windows_scored,
+                windows_learned=self.windows_learned,
+                model_ready=self.detector.ready,
+                alerts=self.alerts_raised,
+                open_windows=self.windows.open_windows(),
+                polling=False,
+                last_score=self.last_score,
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self.tailer.close()
+
+
+class Runner:
+    """The background thread that drives a :class:`Pipeline`.
+
+    ``on_source`` is called with a stream name whenever it has work; it is
+    ``LogMonitor.process_log_file``, so subclasses see every file as it changes.
+    An exception from it is logged with its traceback and counted, never fatal.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        on_source: Callable[[str], None],
+        poll_interval: float = 1.0,
+        use_inotify: bool = True,
+    ) -> None:
+        self.pipeline = pipeline
+        self.on_source = on_source
+        self.poll_interval = poll_interval
+        self.watcher = Watcher(enabled=use_inotify)
+        self.hook_errors = 0
+        self.scans = 0
+        self.failure: Exception | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._first_scan = threading.Event()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def polling(self) -> bool:
+        return self.watcher.polling
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="logmonitor-pipeline", daemon=True)
+        self._thread.start()
+
+    def wait_started(self, timeout: float | None = None) -> bool:
+        """Block until the first directory scan is done (files are being followed)."""
+        return self._first_scan.wait(timeout)
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self.watcher.close()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the runner stops (or ``timeout``); True if it stopped."""
+        return self._stop.wait(timeout)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:
+            # Kept for monitor_logs() to raise in the caller's thread.
+            self.failure = exc
+            logger.exception("the monitoring loop failed; stopping")
+            self._stop.set()
+        finally:
+            self._first_scan.set()
+
+    def _loop(self) -> None:
+        next_scan = 0.0
+        rescan = True
+        dirty: set[str] = set()
+        while not self._stop.is_set():
+            if rescan or time.monotonic() >= next_scan:
+                dirty |= self.pipeline.scan()
+                self.watcher.watch(self.pipeline.directories())
+                self.scans += 1
+                next_scan = time.monotonic() + self.poll_interval
+                self._first_scan.set()
+            dirty |= self.pipeline.due()
+            for source in sorted(dirty):
+                if self._stop.is_set():
+                    return
+                self._call(source)
+            dirty.clear()
+            self.pipeline.close_gone()
+            timeout = max(0.0, min(next_scan - time.monotonic(), 0.25))
+            if self.watcher.polling:
+                self._stop.wait(timeout)
+                rescan = False
+                continue
+            events = self.watcher.wait(timeout)
+            rescan = events.rescan
+            if events.paths:
+                dirty |= self.pipeline.sources_for(events.paths)
+
+    def _call(self, source: str) -> None:
+        try:
+            self.on_source(source)
+        except SourceError as exc:
+            self.hook_errors += 1
+            logger.warning("%s", exc)
+        except Exception:
+            # A subclass's hook (sending mail, say) must not stop the monitor.
+            self.hook_errors += 1
+            logger.exception("process_log_file(%r) failed; continuing", source)

@@ -1,0 +1,172 @@
+"""Frozen records passed between the stages, in batches.
+
+A line flows as ``LogLine`` (sources) -> ``Record`` (parse) -> ``Match`` (patterns)
+-> ``Window`` (features) -> ``Score`` (detect) -> ``Alert`` (alerts). Records are
+immutable so a stage can never change what another stage sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "ERROR_LEVELS",
+    "LEVELS",
+    "Alert",
+    "Level",
+    "LogLine",
+    "Match",
+    "Record",
+    "Sample",
+    "Score",
+    "Window",
+]
+
+Level = Literal["debug", "info", "notice", "warning", "error", "critical"]
+LEVELS: tuple[Level, ...] = ("debug", "info", "notice", "warning", "error", "critical")
+ERROR_LEVELS: frozenset[str] = frozenset({"error", "critical"})
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line as read from a file.
+
+    ``source`` is the path the stream is known by (it stays the same after the
+    file is rotated away); ``path`` is where the bytes were read. ``end_offset``
+    is the byte position just after the line's newline: the read position to
+    checkpoint once this line has been processed.
+    """
+
+    source: str
+    path: str
+    text: str
+    offset: int
+    end_offset: int
+    line_number: int
+    read_at: float
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A parsed line: header fields split from the message."""
+
+    line: LogLine
+    message: str
+    timestamp: float | None = None
+    level: Level | None = None
+    component: str | None = None
+    error_type: str | None = None
+    format: str = "raw"
+
+    @property
+    def is_error(self) -> bool:
+        return self.level in ERROR_LEVELS
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The template a record was assigned to."""
+
+    template_id: int
+    template: str
+    change: Literal["created", "updated", "unchanged"]
+    params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """A line kept as evidence for a window or an alert."""
+
+    path: str
+    line_number: int
+    text: str
+    template_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The template counts of one source over ``[start, end)``."""
+
+    source: str
+    start: float
+    end: float
+    counts: tuple[tuple[int, int], ...]
+    lines: int
+    errors: int
+    new_templates: tuple[int, ...] = ()
+    samples: tuple[Sample, ...] = ()
+
+    def count_map(self) -> dict[int, int]:
+        return dict(self.counts)
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A window's anomaly score in [0, 1]; higher is more anomalous."""
+
+    window: Window
+    score: float
+    detector: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An anomalous window. Unpacks as ``(filename, score)`` like the original API.
+
+    >>> alert = Alert(filename="/var/log/app.log", score=0.71, time=0.0)
+    >>> filename, score = alert
+    >>> filename, round(score, 2)
+    ('/var/log/app.log', 0.71)
+    """
+
+    filename: str
+    score: float
+    time: float
+    id: int | None = None
+    threshold: float = 0.5
+    window_start: float = 0.0
+    window_end: float = 0.0
+    template_ids: tuple[int, ...] = ()
+    templates: tuple[str, ...] = ()
+    sample_lines: tuple[Sample, ...] = ()
+    detector: str = "iforest"
+    lines: int = 0
+    errors: int = 0
+
+    def __iter__(self) -> Iterator[object]:
+        return iter((self.filename, self.score))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> object:
+        return (self.filename, self.score)[index]
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready view (the CLI's ``--json`` and the state store use it)."""
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "score": round(self.score, 6),
+            "threshold": self.threshold,
+            "time": self.time,
+            "window_start": self.window_start,
+            "window_end": self.window_end,
+            "detector": self.detector,
+            "lines": self.lines,
+            "errors": self.errors,
+            "template_ids": list(self.template_ids),
+            "templates": list(self.templates),
+            "sample_lines": [
+                {
+                    "path": s.path,
+                    "line_number": s.line_number,
+                    "text": s.text,
+                    "template_id": s.template_id,
+                }
+                for s in self.sample_lines
+            ],
+        }

@@ -1,0 +1,50 @@
+"""Alerts rendered for a terminal with rich: score, source, templates, sample lines."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.panel import Panel
+from rich.text import Text
+
+from ..records import Alert
+
+__all__ = ["ConsoleSink", "render_alert"]
+
+
+def _clock(stamp: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(stamp))
+
+
+def render_alert(alert: Alert) -> RenderableType:
+    """A panel that says where, how anomalous, and shows the evidence."""
+    body: list[RenderableType] = [
+        Text.from_markup(
+            f"score [bold]{alert.score:.3f}[/] >= {alert.threshold:.2f}  "
+            f"window {_clock(alert.window_start)}-{_clock(alert.window_end)}  "
+            f"{alert.lines} lines, {alert.errors} errors  [dim]({alert.detector})[/]"
+        )
+    ]
+    for template_id, template in list(zip(alert.template_ids, alert.templates, strict=False))[:5]:
+        body.append(Text.from_markup(f"  [cyan]#{template_id}[/] {escape(template[:160])}"))
+    for sample in alert.sample_lines:
+        where = f"{os.path.basename(sample.path)}:{sample.line_number}"
+        body.append(Text.from_markup(f"  [dim]{escape(where)}[/] {escape(sample.text[:200])}"))
+    title = f"[bold red]anomaly[/] #{alert.id or '-'} {escape(alert.filename)}"
+    return Panel(Group(*body), title=title, title_align="left", border_style="red")
+
+
+class ConsoleSink:
+    """Prints each alert to a rich console (the CLI's)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def send(self, alert: Alert) -> None:
+        self.console.print(render_alert(alert))
+
+    def close(self) -> None:
+        """The console belongs to the caller."""

@@ -1,0 +1,37 @@
+"""Alerts as JSON lines on a stream (``--json``) or appended to a file."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import IO
+
+from ..records import Alert
+
+__all__ = ["JsonlSink"]
+
+
+class JsonlSink:
+    """Writes ``{"type": "alert", ...}`` per alert, flushed at once."""
+
+    def __init__(self, stream: IO[str], close_stream: bool = False) -> None:
+        self.stream = stream
+        self.close_stream = close_stream
+        self._lock = threading.Lock()
+
+    @classmethod
+    def to_file(cls, path: str) -> JsonlSink:
+        return cls(open(path, "a", encoding="utf-8"), close_stream=True)
+
+    def send(self, alert: Alert) -> None:
+        self.write({"type": "alert", **alert.to_dict()})
+
+    def write(self, event: dict[str, object]) -> None:
+        line = json.dumps(event, ensure_ascii=False, default=str)
+        with self._lock:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.close_stream:
+            self.stream.close()
