@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,9 +53,8 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-def no_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Remove LOGMONITOR_* variables so settings come from the test alone."""
     for name in list(os.environ):
         if name.startswith("LOGMONITOR_"):
             monkeypatch.delenv(name)
-    yield

@@ -62,11 +62,19 @@ class Settings:
     max_alerts: int = 1000
     summary_interval: float = 10.0
 
-    def validate(self, origin: str = "the arguments") -> Settings:
-        """Check every value; raise :class:`ConfigError` naming the key and the fix."""
+    def validate(
+        self, origin: str = "the arguments", origins: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Check every value; raise :class:`ConfigError` naming the key and the fix.
+
+        ``origins`` says where single keys came from, when not from ``origin``.
+        """
+
+        def where(key: str) -> str:
+            return (origins or {}).get(key, origin)
 
         def fail(key: str, problem: str) -> ConfigError:
-            return ConfigError(f"{key} {problem}; fix '{key}' in {origin}")
+            return ConfigError(f"{key} {problem}; fix '{key}' in {where(key)}")
 
         if not self.log_dirs:
             raise fail("log_dirs", "is empty")
@@ -75,10 +83,15 @@ class Settings:
                 raise fail("log_dirs", f"[{i}] must be a path, not {path!r}")
             if not os.path.exists(path):
                 raise SourceError(
-                    f"log_dirs[{i}] '{path}' does not exist; fix 'log_dirs' in {origin} "
+                    f"log_dirs[{i}] '{path}' does not exist; fix 'log_dirs' in {where('log_dirs')} "
                     "or create the directory"
                 )
-        if isinstance(self.alert_threshold, bool) or not 0 < self.alert_threshold <= 1:
+        threshold = self.alert_threshold
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or not 0 < threshold <= 1
+        ):
             raise fail("alert_threshold", f"must be in (0, 1], not {self.alert_threshold!r}")
         positive = {
             "max_line_bytes": self.max_line_bytes,
@@ -133,14 +146,17 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
     def wrong(expected: str) -> ConfigError:
         return ConfigError(f"{key} must be {expected}, not {value!r}; fix '{key}' in {origin}")
 
+    # Only the environment holds everything as text; a TOML string where a number
+    # belongs is a mistake to report, not to guess at.
+    from_env = origin.startswith("$")
     if kind is tuple:
-        if isinstance(value, str) and origin.startswith("$"):
+        if isinstance(value, str) and from_env:
             value = [v for v in value.split(os.pathsep) if v]  # PATH-style in the environment
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise wrong("a list of strings")
         return tuple(value)
     if kind is bool:
-        if isinstance(value, str):
+        if isinstance(value, str) and from_env:
             lowered = value.strip().lower()
             if lowered in ("1", "true", "yes", "on"):
                 return True
@@ -150,7 +166,7 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
             raise wrong("true or false")
         return value
     if kind in (int, float):
-        if isinstance(value, str):
+        if isinstance(value, str) and from_env:
             try:
                 value = kind(value.strip())
             except ValueError:
@@ -188,6 +204,7 @@ def load_settings(
     ``overrides`` (CLI flags) win over the environment, which wins over the file.
     """
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}  # where each value came from, for error messages
     origin = "the command line"
     if config_file is not None:
         origin = config_file
@@ -200,20 +217,29 @@ def load_settings(
             raise ConfigError(f"cannot read config file {config_file}: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{config_file} is not valid TOML: {exc}; fix the file") from None
-        values.update(_flatten(data, config_file))
+        from_file = _flatten(data, config_file)
+        if "log_dirs" in from_file:
+            # Relative to the file, not to wherever the program was started.
+            relative_to = os.path.dirname(os.path.abspath(config_file))
+            from_file["log_dirs"] = tuple(
+                os.path.join(relative_to, p) for p in from_file["log_dirs"]
+            )
+        values.update(from_file)
+        origins.update(dict.fromkeys(from_file, config_file))
     env = os.environ if environ is None else environ
     for key in _FIELDS:
         name = ENV_PREFIX + key.upper()
         if name in env:
             values[key] = _coerce(key, env[name], f"${name}")
-            origin = f"${name}" if key == "log_dirs" and config_file is None else origin
+            origins[key] = f"${name}"
     for key, value in (overrides or {}).items():
+        if key not in _FIELDS:
+            known = ", ".join(sorted(_FIELDS))
+            raise ConfigError(f"unknown setting '{key}'; the keys are: {known}")
         if value is not None:
-            values[key] = _coerce(key, value, "the command line") if key in _FIELDS else value
-    relative_to = os.path.dirname(os.path.abspath(config_file)) if config_file else None
-    if relative_to and "log_dirs" in values and not (overrides or {}).get("log_dirs"):
-        values["log_dirs"] = tuple(os.path.join(relative_to, p) for p in values["log_dirs"])
-    return Settings(**values).validate(origin)
+            values[key] = _coerce(key, value, "the command line")
+            origins[key] = "the command line"
+    return Settings(**values).validate(origin, origins)
 
 
 def default_state_path() -> str:

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts (time);
 """
+_OTHER_PROGRAM = "belongs to another program; move it away or pass --state with another path"
 
 
 class Store:
@@ -79,29 +80,48 @@ class Store:
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._unusable(exc) from exc
+        try:
+            # Ownership first: another program's database must not be changed at all
+            # (not even its journal mode), let alone get our tables.
+            self._check_meta()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-            self._check_meta()
+            # One transaction, so a crash cannot leave our tables without the meta rows.
+            self._db.executescript(
+                f"BEGIN IMMEDIATE;{_SCHEMA}"
+                f"INSERT OR IGNORE INTO meta (key, value) VALUES ('app', '{_APP}'),"
+                f" ('schema_version', '{SCHEMA_VERSION}');"
+                "COMMIT;"
+            )
         except sqlite3.DatabaseError as exc:
-            raise StateError(
-                f"{path} is not a usable LogMonitor state file ({exc}); "
-                "move it away or pass --state with another path"
-            ) from exc
+            self._db.close()
+            raise self._unusable(exc) from exc
+        except StateError:
+            self._db.close()
+            raise
+
+    def _unusable(self, exc: sqlite3.Error) -> StateError:
+        return StateError(
+            f"{self.path} is not a usable LogMonitor state file ({exc}); "
+            "move it away or pass --state with another path"
+        )
 
     def _check_meta(self) -> None:
-        rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-        if not rows:
-            self._db.executemany(
-                "INSERT INTO meta (key, value) VALUES (?, ?)",
-                [("app", _APP), ("schema_version", str(SCHEMA_VERSION))],
-            )
+        """Accept an empty database or one of ours with a schema we can read."""
+        tables = {
+            row[0]
+            for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if not tables:
             return
+        if "meta" not in tables:
+            raise StateError(f"{self.path} {_OTHER_PROGRAM}")
+        rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         if rows.get("app") != _APP:
-            raise StateError(
-                f"{self.path} belongs to another program; pass --state with another path"
-            )
+            raise StateError(f"{self.path} {_OTHER_PROGRAM}")
         version = int(rows.get("schema_version", "0"))
         if version > SCHEMA_VERSION:
             raise StateError(
@@ -214,11 +234,22 @@ class Store:
                     )  # fmt: skip
                     saved.append(replace(alert, id=cursor.lastrowid))
                 db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise StateError(f"writing the state file {self.path} failed: {exc}") from exc
+            except BaseException as exc:
+                # Any failure, not only SQLite's (a value json cannot encode, an
+                # interrupt), must leave no half-written batch behind; and callers
+                # must learn that this batch was not saved, whatever the cause.
+                self._rollback()
+                if isinstance(exc, Exception):
+                    raise StateError(f"writing the state file {self.path} failed: {exc}") from exc
+                raise
         return saved
+
+    def _rollback(self) -> None:
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except sqlite3.ProgrammingError:
+            pass  # the connection is closed: nothing was written, nothing to undo
 
     def close(self) -> None:
         with self._lock:

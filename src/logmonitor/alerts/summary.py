@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from ..records import Match, Record
 
-__all__ = ["OTHER", "ErrorStat", "ErrorSummary"]
+__all__ = ["MAX_TYPE_CHARS", "OTHER", "ErrorStat", "ErrorSummary"]
 
 OTHER = "(other error types)"
+MAX_TYPE_CHARS = 300
 
 
 @dataclass(slots=True)
@@ -48,14 +49,22 @@ class ErrorSummary:
     def update(self, records: Sequence[Record], matches: Sequence[Match]) -> list[ErrorStat]:
         """Count a batch; return this batch's increments by type."""
         deltas: dict[str, ErrorStat] = {}
+        added = 0  # types new in this batch: they count towards max_types at once
         for record, match in zip(records, matches, strict=True):
             kind = record.error_type
             if kind is None:
                 if not record.is_error:
                     continue
                 kind = match.template
-            if kind not in self._stats and len(self._stats) >= self.max_types:
-                kind = OTHER
+                if len(kind) > MAX_TYPE_CHARS:
+                    # A template of a huge line (a package list, a dump) names its type
+                    # by its start; the example keeps the whole line.
+                    kind = kind[: MAX_TYPE_CHARS - 1] + "…"
+            if kind not in self._stats and kind not in deltas:
+                if len(self._stats) + added >= self.max_types:
+                    kind = OTHER
+                else:
+                    added += 1
             t = record.timestamp if record.timestamp is not None else record.line.read_at
             delta = deltas.get(kind)
             if delta is None:

@@ -1,8 +1,10 @@
 """Count templates into tumbling time windows, one stream per source.
 
-A line's time is its parsed timestamp, or the time it was read when it has none
-(or when the timestamp is implausible: more than five minutes in the future, as
-with a wrong time zone). Windows are aligned on multiples of ``seconds``.
+A line's time is its parsed timestamp. A line without one (or with an
+implausible one: more than five minutes in the future, as with a wrong time
+zone) joins the open window of its source while timestamped lines keep arriving
+(within ``seconds`` of the last), else it takes the time it was read. Windows
+are aligned on multiples of ``seconds``.
 
 A window closes when a line of a later window arrives, or once the clock is past
 its end by ``grace`` seconds and the source has been quiet for ``grace`` seconds
@@ -35,6 +37,7 @@ class _Open:
     samples: list[Sample] = field(default_factory=list)
     notable: list[bool] = field(default_factory=list)
     last_arrival: float = 0.0
+    last_timed: float | None = None  # when a line with its own timestamp last arrived
 
     def close(self) -> Window:
         counts = tuple(sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -81,12 +84,27 @@ class WindowCounter:
         limit = now + _FUTURE_SLACK
         for record, match in zip(records, matches, strict=True):
             line = record.line
-            t = record.timestamp
-            if t is None or t > limit:
-                t = line.read_at
+            stamp = record.timestamp
+            timed = stamp is not None and stamp <= limit
             current = self._open.get(line.source)
+            if stamp is not None and timed:
+                t = stamp
+            else:
+                # A line without a usable timestamp (a continuation, a header-less
+                # line) belongs with its timestamped neighbours: it joins their
+                # window while they keep coming. Taking the read time instead
+                # would pin a replayed backlog to the wall clock.
+                joined = (
+                    current is not None
+                    and current.last_timed is not None
+                    and now - current.last_timed <= seconds
+                )
+                t = current.start if joined and current is not None else line.read_at
             if current is None or t >= current.end:
                 if current is not None:
+                    # Out of the table first: _admit must neither count it towards
+                    # max_sources nor evict (and so close) it a second time.
+                    del self._open[line.source]
                     closed.append(current.close())
                 start = (t // seconds) * seconds
                 current = _Open(line.source, start, start + seconds)
@@ -94,6 +112,8 @@ class WindowCounter:
             current.counts[match.template_id] = current.counts.get(match.template_id, 0) + 1
             current.lines += 1
             current.last_arrival = now
+            if timed:
+                current.last_timed = now
             is_error = record.is_error
             if is_error:
                 current.errors += 1

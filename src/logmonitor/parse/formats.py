@@ -53,11 +53,14 @@ _WORD_LEVELS = (
 _LEVEL_NEAR_START = re.compile(
     rf"^(?:[^\s\[]+\s+){{0,3}}?[\[(<]?(?P<level>{_WORD_LEVELS}|[a-z]+(?=\]))[\])>:]?(?:\s+|$)"
 )
+# Whole words only: not inside names such as ``libgpg-error-dev``, ``on_failure``,
+# ``/var/log/error.log`` or ``--fail-fast``.
 _INFER_ERROR = re.compile(
-    r"\b(?:error|errors|fail|failed|failure|fatal|panic|critical|segfault|exception|denied)\b",
+    r"(?<![\w./-])(?:error|errors|fail|failed|failure|fatal|panic|critical|segfault|exception"
+    r"|denied)(?![\w/-])",
     re.IGNORECASE,
 )
-_INFER_WARNING = re.compile(r"\bwarn(?:ing)?\b", re.IGNORECASE)
+_INFER_WARNING = re.compile(r"(?<![\w./-])warn(?:ing)?(?![\w/-])", re.IGNORECASE)
 _EXCEPTION = re.compile(r"\b((?:[a-z_][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error|Fault))\b")
 _SYSLOG_SEVERITY: tuple[Level, ...] = (
     "critical", "critical", "critical", "error", "warning", "notice", "info", "debug",
@@ -109,9 +112,12 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "syslog",
+        # The program name may be two words (macOS's "Microsoft Word[14463]:",
+        # "syslogd 1.4.1:") and be followed by a parenthesised detail
+        # ("launchd[1] (com.apple...):").
         re.compile(
-            r"^(?:<\d{1,3}>)?(?P<ts>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) \S+ "
-            r"(?P<comp>[^\s:\[]+)(?:\[\d+\])?: ?(?P<msg>.*)$"
+            r"^(?:<(?P<pri>\d{1,3})>)?(?P<ts>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) \S+ "
+            r"(?P<comp>[^\s:\[]+(?: [^\s:\[]+)?)(?:\[\d+\])?(?: \([^)]*\))?: ?(?P<msg>.*)$"
         ),
         lambda m, now: parse_month_name(_g(m, "ts"), now),
         level_in_message=True,
@@ -196,14 +202,15 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout(
         "loghub-proxifier",
         re.compile(
-            r"^\[(?P<date>\d{2}\.\d{2}) (?P<clock>\d{2}:\d{2}:\d{2})\] (?P<comp>\S+) - (?P<msg>.*)$"
+            r"^\[(?P<date>\d{2}\.\d{2}) (?P<clock>\d{2}:\d{2}:\d{2})\] (?P<comp>\S+(?: \*\d+)?) - "
+            r"(?P<msg>.*)$"
         ),
         lambda m, now: parse_numeric(_g(m, "date"), _g(m, "clock"), "md", now),
         level_in_message=True,
     ),
     Layout(
         "loghub-hpc",
-        re.compile(r"^\d+ \S+ (?P<comp>\S+) \S+ (?P<ts>\d{10}) \d+ (?P<msg>.*)$"),
+        re.compile(r"^\d+ \S+ (?P<comp>\S+) \S+ (?P<ts>\d{10}) -?\d+ (?P<msg>.*)$"),
         lambda m, now: parse_epoch(_g(m, "ts")),
         level_in_message=True,
     ),
@@ -243,16 +250,16 @@ class LineParser:
             if record is not None:
                 return record
         first = self._last.get(line.source, 0)
-        order = (first, *(i for i in range(len(self.layouts)) if i != first))
-        for index in order:
-            layout = self.layouts[index]
-            m = layout.regex.match(text)
-            if m is None:
+        layout = self.layouts[first]
+        m = layout.regex.match(text)
+        if m is not None:  # the usual case: the layout of the source's last line
+            return self._record(line, layout, m, now)
+        for index, layout in enumerate(self.layouts):
+            if index == first or (m := layout.regex.match(text)) is None:
                 continue
-            if index != first:
-                if len(self._last) >= self.max_sources:
-                    self._last.clear()
-                self._last[line.source] = index
+            if len(self._last) >= self.max_sources:
+                self._last.clear()
+            self._last[line.source] = index
             return self._record(line, layout, m, now)
         return self._finish(line, text, None, None, None, "raw")
 
@@ -260,7 +267,10 @@ class LineParser:
         groups = m.groupdict()
         message = groups["msg"] or ""
         level: Level | None = None
-        if groups.get("level"):
+        if groups.get("pri"):
+            # The syslog priority is facility * 8 + severity: the sender's own level.
+            level = _SYSLOG_SEVERITY[int(groups["pri"]) % 8]
+        elif groups.get("level"):
             level = normalize_level(groups["level"])
         elif layout.level_in_message:
             found = _LEVEL_NEAR_START.match(message)

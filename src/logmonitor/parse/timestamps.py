@@ -12,6 +12,7 @@ import calendar
 import re
 import time
 from datetime import datetime
+from functools import lru_cache
 
 __all__ = [
     "MONTHS",
@@ -30,15 +31,48 @@ MONTHS = {
     )
 }
 _DAY = 86_400.0
+_DATE_SEP = re.compile(r"[-/.]")
+_CLOCK_SEP = re.compile(r"[:.]")
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T -](\d{2})[:.](\d{2})[:.](\d{2})"
     r"(?:[.,](\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?"
 )
 
 
-def _local(year: int, month: int, day: int, hh: int, mm: int, ss: int, frac: float) -> float:
+# Lines come in runs from the same hour, so the calendar work (validating the date,
+# applying the zone's DST rules) is done once per hour and cached. The zone is part
+# of the key: a process may change TZ (time.tzset), and then the answers change.
+@lru_cache(maxsize=4096)
+def _hour_start(year: int, month: int, day: int, hh: int, zone: int) -> float:
+    datetime(year, month, day, hh)  # raises ValueError for a date the calendar lacks
     # time.mktime applies the local zone and its DST rules, like the writer did.
-    return time.mktime((year, month, day, hh, mm, ss, 0, 0, -1)) + frac
+    return time.mktime((year, month, day, hh, 0, 0, 0, 0, -1))
+
+
+@lru_cache(maxsize=256)
+def _year_of(hour: int, zone: int) -> int:
+    return datetime.fromtimestamp(hour * 3600.0).year
+
+
+def _local(year: int, month: int, day: int, hh: int, mm: int, ss: int, frac: float) -> float:
+    """Local wall-clock time to epoch seconds; ValueError for an impossible time."""
+    if not (0 <= mm < 60 and 0 <= ss < 60):
+        raise ValueError(f"no time {hh:02d}:{mm:02d}:{ss:02d}")
+    return _hour_start(year, month, day, hh, time.timezone) + mm * 60 + ss + frac
+
+
+def _recent(month: int, day: int, hh: int, mm: int, ss: int, frac: float, now: float) -> float:
+    """A date without a year: this year's, or last year's when this year's would be
+    more than a day after ``now``. Raises ValueError for a date neither year has."""
+    this_year = _year_of(int(now // 3600), time.timezone)
+    for year in (this_year, this_year - 1):
+        try:
+            stamp = _local(year, month, day, hh, mm, ss, frac)
+        except ValueError:
+            continue  # Feb 29 is only valid in leap years
+        if stamp <= now + _DAY:
+            return stamp
+    raise ValueError(f"no recent date {month:02d}-{day:02d}")
 
 
 def _fraction(digits: str | None) -> float:
@@ -61,6 +95,7 @@ def parse_iso(text: str) -> float | None:
     try:
         if zone is None:
             return _local(year, month, day, hh, mm, ss, frac)
+        datetime(year, month, day, hh, mm, ss)  # validates: timegm would roll over
         base = float(calendar.timegm((year, month, day, hh, mm, ss, 0, 0, 0))) + frac
         if zone == "Z":
             return base
@@ -88,20 +123,18 @@ def parse_month_name(text: str, now: float, year: int | None = None) -> float | 
     try:
         day = int(parts[1])
         hh, mm, ss = (int(c) for c in clock)
-        fixed_year = year if year is not None else datetime.fromtimestamp(now).year
-        datetime(fixed_year, month, day, hh, mm, ss)  # validates the calendar date
-        stamp = _local(fixed_year, month, day, hh, mm, ss, 0.0)
-        if year is None and stamp > now + _DAY:
-            stamp = _local(fixed_year - 1, month, day, hh, mm, ss, 0.0)
+        if year is None:
+            return _recent(month, day, hh, mm, ss, 0.0, now)
+        return _local(year, month, day, hh, mm, ss, 0.0)
     except (OverflowError, ValueError):
         return None
-    return stamp
 
 
 def parse_numeric(date: str, clock: str, order: str, now: float) -> float | None:
     """Dates made of numbers only: ``order`` names the fields of ``date``.
 
-    ``ymd`` for ``17/06/09`` (Spark), ``md`` for ``03-17`` (Android, no year),
+    ``ymd`` for ``17/06/09`` (Spark), ``md`` for ``03-17`` (Android, no year: the
+    year is chosen as for syslog dates),
     ``yymmdd`` for ``081109`` (HDFS), ``yyyymmdd`` for ``20171223`` (HealthApp).
     """
     try:
@@ -110,19 +143,20 @@ def parse_numeric(date: str, clock: str, order: str, now: float) -> float | None
         elif order == "yyyymmdd":
             year, month, day = int(date[0:4]), int(date[4:6]), int(date[6:8])
         else:
-            fields = [int(f) for f in re.split(r"[-/.]", date)]
+            fields = [int(f) for f in _DATE_SEP.split(date)]
             if order == "ymd":
                 year, month, day = (
                     fields[0] + (2000 if fields[0] < 100 else 0),
                     fields[1],
                     fields[2],
                 )
-            else:  # "md": the current year
-                year, month, day = datetime.fromtimestamp(now).year, fields[0], fields[1]
-        pieces = re.split(r"[:.]", clock)
+            else:  # "md": no year
+                year, month, day = 0, fields[0], fields[1]
+        pieces = _CLOCK_SEP.split(clock)
         hh, mm, ss = int(pieces[0]), int(pieces[1]), int(pieces[2])
         frac = _fraction(pieces[3]) if len(pieces) > 3 else 0.0
-        datetime(year, month, day, hh, mm, ss)
+        if order == "md":
+            return _recent(month, day, hh, mm, ss, frac, now)
         return _local(year, month, day, hh, mm, ss, frac)
     except (IndexError, OverflowError, ValueError):
         return None

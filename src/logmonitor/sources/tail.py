@@ -137,7 +137,8 @@ class Tailer:
         self._dirs: set[str] = set()
         self._scanned = False
         self._extra: list[str] = []  # single files asked for by track()
-        self.skipped_files = 0
+        self._unsaved: list[_File] = []  # adopted, start position not yet saved
+        self.skipped_files = 0  # files the last scan left out because of max_files
 
     # ----------------------------------------------------------------- discovery
 
@@ -154,6 +155,7 @@ class Tailer:
         now = self.clock.now()
         initial = not self._scanned
         self._scanned = True
+        self.skipped_files = 0  # counted again below, so the same file counts once
         found: dict[FileKey, tuple[str, os.stat_result, str]] = {}
         dirs: set[str] = set()
         for root in self.roots:
@@ -165,7 +167,7 @@ class Tailer:
             tracked = self._files.get(key)
             if tracked is None:
                 if key not in self._ignored:
-                    opened = self._open(path, root, initial)
+                    opened = self._open(path, root, initial, key)
                     if opened is not None:
                         pending.add(opened.source)
                 continue
@@ -229,12 +231,12 @@ class Tailer:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         return self._adopt(fd, path, start_at_end=False).source
 
-    def _open(self, path: str, root: str, initial: bool) -> _File | None:
+    def _open(self, path: str, root: str, initial: bool, key: FileKey) -> _File | None:
         now = self.clock.now()
         if self._retry_at.get(path, 0.0) > now:
             return None
         if len(self._files) >= self.settings.max_files:
-            self.skipped_files += 1
+            self.skipped_files += 1  # reset by each scan: the files left out now
             self._report(
                 "max_files",
                 f"more than max_files={self.settings.max_files} files; "
@@ -253,6 +255,13 @@ class Tailer:
                 f"{self.settings.retry_interval:g}s",
             )
             self._count_error(path, exc.strerror or str(exc))
+            return None
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != key:
+            # Rotated between the listing and the open: the name is another file's
+            # now, maybe one already followed, which a second descriptor would read
+            # twice. The next scan sees both files under their current names.
+            os.close(fd)
             return None
         if path in self._retry_at:
             del self._retry_at[path]
@@ -289,6 +298,8 @@ class Tailer:
             self._stat(tracked.source, path).rotations += 1
         siblings.append(tracked)
         self._files[key] = tracked
+        if saved is None:
+            self._unsaved.append(tracked)
         stats = self._stat(tracked.source, path)
         stats.path = path
         logger.debug("following %s from offset %d", path, tracked.read_pos)
@@ -400,7 +411,11 @@ class Tailer:
                 break
             if not f.sniffed:
                 f.sniffed = True
-                if f.read_pos == 0 and b"\x00" in data[:_SNIFF_BYTES]:
+                # Look at the file's first bytes even when reading starts later (at
+                # the end on the first scan, or at a checkpoint), so a binary file
+                # that was already there is skipped too.
+                head = data if f.read_pos == 0 else os.pread(f.fd, _SNIFF_BYTES, 0)
+                if b"\x00" in head[:_SNIFF_BYTES]:
                     self._ignore(f, "binary")
                     return None
             bytes_read += len(data)
@@ -413,15 +428,30 @@ class Tailer:
         return Chunk(
             source=f.source,
             lines=tuple(lines),
-            checkpoint=Checkpoint(
-                f.key[0], f.key[1], f.fp, f.fp_len, f.source, f.path, f.emitted, f.line_number
-            ),
+            checkpoint=self._checkpoint(f),
             bytes_read=bytes_read,
         )
+
+    @staticmethod
+    def _checkpoint(f: _File) -> Checkpoint:
+        return Checkpoint(
+            f.key[0], f.key[1], f.fp, f.fp_len, f.source, f.path, f.emitted, f.line_number
+        )
+
+    def new_checkpoints(self) -> list[Checkpoint]:
+        """Start positions of the files adopted since the last call, to save at once.
+
+        A file first followed from its end has nothing to read yet, so no chunk
+        would record where it starts; without this, the next run (which knows the
+        directory) would take the file as new and read its history.
+        """
+        unsaved, self._unsaved = self._unsaved, []
+        return [self._checkpoint(f) for f in unsaved if f.key in self._files]
 
     def _split(self, f: _File, data: bytes, out: list[LogLine], now: float) -> None:
         limit = self.settings.max_line_bytes
         f.read_pos += len(data)
+        ended = False  # whether a line ended here, so held bytes start a new line
         if f.discarding:
             nl = data.find(b"\n")
             if nl < 0:
@@ -430,6 +460,13 @@ class Tailer:
             self._emit(f, f.head, end, True, out, now)
             f.head, f.discarding = b"", False
             data = data[nl + 1 :]
+            ended = True
+        if f.buf and len(f.buf) + len(data) > limit and b"\n" not in data:
+            # The held line outgrows the limit: keep its first bytes without joining
+            # the whole read to it, so an over-long line costs about one read of memory.
+            # (A held line already set partial_since, and no line ended here.)
+            f.head, f.buf, f.discarding = f.buf + data[: limit - len(f.buf)], b"", True
+            return
         buf = f.buf + data if f.buf else data
         parts = buf.split(b"\n")
         rest = parts.pop()
@@ -459,7 +496,9 @@ class Tailer:
         else:
             f.buf = rest
         if f.buf or f.discarding:
-            if f.partial_since is None:
+            if f.partial_since is None or ended or parts:
+                # The timeout of a partial line counts from when that line began,
+                # not from an earlier partial line that has been completed since.
                 f.partial_since = now
         else:
             f.partial_since = None
