@@ -24,7 +24,7 @@ from rich.text import Text
 
 from . import __version__
 from .config import Settings, default_state_path, load_settings
-from .errors import LogMonitorError, StateError
+from .errors import LogMonitorError, MonitorStateError, StateError
 from .monitor import LogMonitor
 from .pipeline import Status
 from .sinks.console import ConsoleSink
@@ -223,6 +223,11 @@ def _run_watch(settings: Settings, as_json: bool, verbose: int) -> None:
             out.print(f"[bold]LogMonitor {__version__}[/] {escape(started)} "
                       f"(state: {escape(str(settings.state))}); Ctrl-C to stop")  # fmt: skip
         _summary_loop(monitor, settings, out, jsonl, interactive)
+        failure = monitor.failure
+        if failure is not None:  # the background thread stopped on an error
+            if isinstance(failure, LogMonitorError):
+                raise failure
+            raise MonitorStateError(f"monitoring stopped on an error: {failure}") from failure
     except KeyboardInterrupt:
         pass
     except LogMonitorError as exc:

@@ -109,7 +109,7 @@ class LogMonitor:
             if self._pipeline is None:
                 self._store = Store(self.settings.state or ":memory:")
                 self._pipeline = Pipeline(self.settings, self.clock, self.model, self._store)
-                self.error_summary = defaultdict(int, self._pipeline.summary.counts())
+                self.error_summary = defaultdict(int, self._pipeline.error_counts())
             return self._pipeline
 
     def start(self) -> LogMonitor:
@@ -176,7 +176,19 @@ class LogMonitor:
 
     @property
     def running(self) -> bool:
-        return self._runner is not None and self._runner.running and not self._stopped
+        """True once the first directory scan is done and until :meth:`stop`: from
+        then on every line written to a followed file is seen."""
+        runner = self._runner
+        return (
+            runner is not None and runner.running and runner.wait_started(0) and not self._stopped
+        )
+
+    @property
+    def failure(self) -> Exception | None:
+        """The error that stopped the background thread (e.g. a
+        :class:`~logmonitor.errors.StateError`), or ``None``."""
+        runner = self._runner
+        return None if runner is None else runner.failure
 
     # --------------------------------------------------------------------- hooks
 
@@ -204,17 +216,19 @@ class LogMonitor:
         pipeline = self._pipeline
         if pipeline is None:  # pragma: no cover - process_source needed it
             return
-        if done.errors:
-            self.error_summary = defaultdict(int, pipeline.summary.counts())
-        if done.alerts:
-            limit = self.settings.max_alerts
-            self.alerts = [*self.alerts, *done.alerts][-limit:]
-            for alert in done.alerts:
-                try:
-                    self.notify(alert)
-                except Exception:
-                    # A failing notification must not lose the next ones.
-                    logger.exception("notify() failed for alert %s", alert.id)
+        # The runner and a direct process_log_file() call may publish at once: the
+        # lock keeps either from replacing the other's newer snapshot.
+        with self._lock:
+            if done.errors:
+                self.error_summary = defaultdict(int, pipeline.error_counts())
+            if done.alerts:
+                self.alerts = [*self.alerts, *done.alerts][-self.settings.max_alerts :]
+        for alert in done.alerts:
+            try:
+                self.notify(alert)
+            except Exception:
+                # A failing notification must not lose the next ones.
+                logger.exception("notify() failed for alert %s", alert.id)
 
     # -------------------------------------------------------------------- status
 

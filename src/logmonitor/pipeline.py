@@ -27,7 +27,7 @@ from .alerts.summary import ErrorStat, ErrorSummary
 from .clock import Clock
 from .config import Settings
 from .detect.iforest import IsolationForestDetector
-from .errors import SourceError
+from .errors import SourceError, StateError
 from .features.windows import WindowCounter
 from .parse.formats import LineParser
 from .patterns.miner import Drain3Miner
@@ -78,8 +78,9 @@ class Pipeline:
         self.settings = settings
         self.clock = clock
         self.store = store
+        self._saved_roots = store.roots()
         self.tailer = Tailer(
-            settings.tail_settings(), clock, store.checkpoints(), known_roots=store.roots()
+            settings.tail_settings(), clock, store.checkpoints(), known_roots=self._saved_roots
         )
         self.parser = LineParser(clock)
         self.miner = Drain3Miner(max_templates=settings.max_templates)
@@ -98,6 +99,8 @@ class Pipeline:
         self.windows_learned = 0
         self.alerts_raised = 0
         self.last_score: float | None = None
+        # The write error that stopped processing; see process_source.
+        self.failure: StateError | None = None
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------- per stream
@@ -106,15 +109,31 @@ class Pipeline:
         """Look at the directories; return the streams with possible work."""
         with self._lock:
             pending = self.tailer.scan()
-            self.store.add_roots(self.tailer.roots)
+            # Only new roots and new files' start positions: a write transaction on
+            # every scan would be wasted work, and would fail the scan while another
+            # process holds the write lock.
+            new_roots = set(self.tailer.roots) - self._saved_roots
+            starts = self.tailer.new_checkpoints()
+            if new_roots or starts:
+                self.store.commit(checkpoints=starts, roots=sorted(new_roots))
+                self._saved_roots |= new_roots
             return pending
 
     def process_source(self, source: str) -> Processed:
         """Process everything ``source`` has now; start following it if it is new.
 
-        Raises :class:`SourceError` for a file that does not exist or cannot be read.
+        Raises :class:`SourceError` for a file that does not exist or cannot be read,
+        and :class:`StateError` when the results cannot be committed; after that
+        every call raises it, because the tailer has already moved past the lines
+        of the failed commit and committing a later read position would lose them.
+        A restart resumes from the last committed position.
         """
         with self._lock:
+            if self.failure is not None:
+                raise StateError(
+                    f"an earlier write to the state file failed ({self.failure}); "
+                    "restart LogMonitor to resume from the last saved position"
+                )
             if source not in self.tailer.sources():
                 source = self._follow(source)
             done = Processed(source)
@@ -126,12 +145,16 @@ class Pipeline:
                 now = self.clock.now()
                 closed = self.windows.add(records, matches, now)
                 alerts = self._score(closed, now)
-                saved = self.store.commit(
-                    checkpoints=[chunk.checkpoint],
-                    lines={source: len(lines)},
-                    errors=errors,
-                    alerts=alerts,
-                )
+                try:
+                    saved = self.store.commit(
+                        checkpoints=[chunk.checkpoint],
+                        lines={source: len(lines)},
+                        errors=errors,
+                        alerts=alerts,
+                    )
+                except StateError as exc:
+                    self.failure = exc
+                    raise
                 self.lines += len(lines)
                 done.lines += len(lines)
                 done.alerts.extend(saved)
@@ -200,6 +223,12 @@ class Pipeline:
             if keys:
                 self.store.commit(forget=keys)
 
+    def error_counts(self) -> dict[str, int]:
+        """A snapshot of the error summary (under the lock: another thread may be
+        counting a batch into it)."""
+        with self._lock:
+            return self.summary.counts()
+
     def status(self) -> Status:
         with self._lock:
             return Status(
@@ -225,7 +254,9 @@ class Runner:
 
     ``on_source`` is called with a stream name whenever it has work; it is
     ``LogMonitor.process_log_file``, so subclasses see every file as it changes.
-    An exception from it is logged with its traceback and counted, never fatal.
+    An exception from it is logged with its traceback and counted, never fatal,
+    except :class:`StateError`: when results cannot be saved, going on would
+    lose lines, so the runner stops and keeps the error in ``failure``.
     """
 
     def __init__(
@@ -315,6 +346,8 @@ class Runner:
     def _call(self, source: str) -> None:
         try:
             self.on_source(source)
+        except StateError:
+            raise
         except SourceError as exc:
             self.hook_errors += 1
             logger.warning("%s", exc)

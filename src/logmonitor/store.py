@@ -180,10 +180,7 @@ class Store:
     # ------------------------------------------------------------------ writing
 
     def add_roots(self, roots: Iterable[str]) -> None:
-        with self._lock:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO roots (path) VALUES (?)", [(r,) for r in roots]
-            )
+        self.commit(roots=list(roots))
 
     def commit(
         self,
@@ -192,8 +189,14 @@ class Store:
         lines: Mapping[str, int] | None = None,
         errors: Sequence[ErrorStat] = (),
         alerts: Sequence[Alert] = (),
+        roots: Sequence[str] = (),
     ) -> list[Alert]:
-        """Write one processed batch atomically; return ``alerts`` with their ids."""
+        """Write one processed batch atomically; return ``alerts`` with their ids.
+
+        ``roots`` are directories now watched: stored with the start positions of
+        the files first found in them, so a crash cannot leave a known root whose
+        files have no position (the next run would read their history).
+        """
         saved: list[Alert] = []
         with self._lock:
             db = self._db
@@ -205,6 +208,9 @@ class Store:
                       c.line_number) for c in checkpoints],
                 )  # fmt: skip
                 db.executemany("DELETE FROM checkpoints WHERE dev = ? AND ino = ?", list(forget))
+                db.executemany(
+                    "INSERT OR IGNORE INTO roots (path) VALUES (?)", [(r,) for r in roots]
+                )
                 db.executemany(
                     "INSERT INTO sources (source, lines) VALUES (?, ?) ON CONFLICT (source)"
                     " DO UPDATE SET lines = lines + excluded.lines",

@@ -238,6 +238,7 @@ class LineParser:
         self.layouts = tuple(layouts)
         self.max_sources = max_sources
         self._last: dict[str, int] = {}
+        self._stamps: dict[str, tuple[object, float | None]] = {}  # one entry per layout
 
     def parse_batch(self, lines: Sequence[LogLine]) -> list[Record]:
         now = self.clock.now()
@@ -276,7 +277,15 @@ class LineParser:
             found = _LEVEL_NEAR_START.match(message)
             if found is not None and (level := normalize_level(found.group("level"))) is not None:
                 message = message[found.end() :].lstrip(" -:|")
-        stamp = layout.stamp(m, now)
+        # Consecutive lines mostly share their second: remember the last timestamp
+        # text of each layout and what it parsed to.
+        key = groups.get("ts") or (groups.get("date"), groups.get("clock"))
+        cached = self._stamps.get(layout.name)
+        if cached is not None and cached[0] == key:
+            stamp = cached[1]
+        else:
+            stamp = layout.stamp(m, now)
+            self._stamps[layout.name] = (key, stamp)
         return self._finish(line, message, stamp, level, groups.get("comp"), layout.name)
 
     def _parse_json(self, line: LogLine) -> Record | None:
