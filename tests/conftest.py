@@ -7,8 +7,9 @@ speed assertion: its generous deadline only turns a hang into a failure.
 from __future__ import annotations
 
 import os
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,16 @@ def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("LOGMONITOR_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def sigint_reaches_children() -> Iterator[None]:
+    """Let child processes see Ctrl-C even when pytest runs as a background job.
+
+    A shell starts background jobs with SIGINT ignored, children inherit that, and
+    Python then never raises KeyboardInterrupt. A handler (unlike an ignore) is reset
+    to the default by exec, so children start with SIGINT as in a terminal.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -27,6 +27,8 @@ from logmonitor.cli import cli
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.usefixtures("sigint_reaches_children")
+
 SCRIPT = Path(sys.executable).with_name("logmonitor")
 DEADLINE = 60.0  # hang guard for one expected line
 
@@ -38,19 +40,6 @@ def env(tmp_path: Path) -> dict[str, str]:
     clean["XDG_STATE_HOME"] = str(tmp_path / "xdg-state")
     clean["COLUMNS"] = "200"  # rich wraps at 80 columns when stdout is not a terminal
     return clean
-
-
-@pytest.fixture(autouse=True)
-def sigint_reaches_children() -> Iterator[None]:
-    """Let children see Ctrl-C even when pytest runs as a background job.
-
-    A shell starts background jobs with SIGINT ignored, children inherit that, and
-    Python then never raises KeyboardInterrupt. A handler (unlike an ignore) is reset
-    to the default by exec, so children start with SIGINT as in a terminal.
-    """
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

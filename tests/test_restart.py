@@ -23,7 +23,7 @@ import pytest
 
 from .conftest import wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("sigint_reaches_children")]
 
 LINES = 20_000
 BATCH = 100
@@ -52,19 +52,6 @@ def read_state(state: Path) -> tuple[int, int, int]:
     except sqlite3.OperationalError:
         return 0, 0, 0  # the child has not created its tables yet
     return int(lines), int(errors), int(roots)
-
-
-@pytest.fixture(autouse=True)
-def sigint_reaches_children() -> Iterator[None]:
-    """Let children see Ctrl-C even when pytest runs as a background job.
-
-    A shell starts background jobs with SIGINT ignored, children inherit that, and
-    Python then never raises KeyboardInterrupt. A handler (unlike an ignore) is reset
-    to the default by exec, so children start with SIGINT as in a terminal.
-    """
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
 
 
 class Child:
