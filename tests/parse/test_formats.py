@@ -148,8 +148,30 @@ def test_zookeeper_dash_level_bracket() -> None:
     assert record.format == "iso"
     assert record.level == "warning"
     assert record.timestamp == pytest.approx(local(2015, 7, 29, 19, 4, 29) + 0.071)
-    assert record.message.startswith("[SendWorker:")
-    assert record.message.endswith("Send worker leaving thread")
+    # The thread context is header, not message.
+    assert record.message == "Send worker leaving thread"
+
+
+def test_java_thread_and_logger_are_stripped_from_the_message() -> None:
+    record = parse(
+        "2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster:"
+        " Created MRAppMaster for application appattempt_1445144423722_0020_000001"
+    )
+    assert record.level == "info"
+    assert record.message == (
+        "Created MRAppMaster for application appattempt_1445144423722_0020_000001"
+    )
+
+
+def test_only_the_first_bracket_group_is_context() -> None:
+    record = parse(
+        "nova-compute.log.1.2017-05-16_13:55:31 2017-05-16 00:00:04.500 2931 INFO"
+        " nova.compute.manager [req-3ea4052c-895d-4b64-9e2d-04d64c4d94ab - - - - -]"
+        " [instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] VM Started (Lifecycle Event)"
+    )
+    assert record.message == (
+        "[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] VM Started (Lifecycle Event)"
+    )
 
 
 def test_python_logging_default_format() -> None:
@@ -209,10 +231,10 @@ def test_syslog_level_inferred_from_words(message: str, level: str | None) -> No
     assert record.level == level
 
 
-def test_syslog_leading_level_word_is_taken_out_of_the_message() -> None:
+def test_syslog_leading_level_word_gives_the_level_and_stays_in_the_message() -> None:
     record = parse("Nov 10 03:04:05 host app[1]: ERROR cannot bind to port 80")
     assert record.level == "error"
-    assert record.message == "cannot bind to port 80"
+    assert record.message == "ERROR cannot bind to port 80"
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from ..clock import Clock
 from ..records import Level, LogLine, Record
@@ -55,6 +56,12 @@ _LEVEL_NEAR_START = re.compile(
 )
 # Whole words only: not inside names such as ``libgpg-error-dev``, ``on_failure``,
 # ``/var/log/error.log`` or ``--fail-fast``.
+_LEVEL_AT_START = re.compile(rf"^[\[(<]?(?P<level>{_WORD_LEVELS})[\])>:]?(?:\s|$)")
+# A thread or request context in brackets (one level of nesting, as in
+# ``[QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774]``), a dash, then a
+# dotted logger name with a colon (``org.apache.hadoop.mapred.Task:``).
+_CONTEXT = re.compile(r"^\[(?:[^\[\]]|\[[^\[\]]*\])*\]\s*(?:-\s+)?")
+_LOGGER = re.compile(r"^(?:[A-Za-z_$][\w$]*\.)+[A-Za-z_$][\w$]*(?:@\d+)?:\s+")
 _INFER_ERROR = re.compile(
     r"(?<![\w./-])(?:error|errors|fail|failed|failure|fatal|panic|critical|segfault|exception"
     r"|denied)(?![\w/-])",
@@ -65,6 +72,16 @@ _EXCEPTION = re.compile(r"\b((?:[a-z_][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error|Fa
 _SYSLOG_SEVERITY: tuple[Level, ...] = (
     "critical", "critical", "critical", "error", "warning", "notice", "info", "debug",
 )  # fmt: skip
+
+
+def _strip_decorations(message: str) -> str:
+    """``[main] org.apache.Foo: Created x`` -> ``Created x``; a message that would be
+    left empty is kept whole."""
+    rest = message
+    if rest.startswith("["):
+        rest = _CONTEXT.sub("", rest, count=1)
+    rest = _LOGGER.sub("", rest, count=1)
+    return rest if rest else message
 
 
 def error_type_of(message: str) -> str | None:
@@ -92,7 +109,14 @@ class Layout:
     name: str
     regex: re.Pattern[str]
     stamp: StampFn
-    level_in_message: bool = False
+    # Where the level is when the header has no level field: "strip" - among the
+    # first tokens after the timestamp (``name - ERROR - msg``), cut off with them;
+    # "peek" - a level word the message starts with, which stays in the message
+    # (``ALERT exited abnormally``); "no" - nowhere.
+    level_in_message: Literal["no", "peek", "strip"] = "no"
+    # After the level, Java-style headers carry ``[thread]`` and ``logger.Class:``
+    # (Hadoop, ZooKeeper, OpenStack's request context): strip them off the message.
+    decorated: bool = False
 
 
 def _g(m: re.Match[str], name: str) -> str:
@@ -120,7 +144,7 @@ LAYOUTS: tuple[Layout, ...] = (
             r"(?P<comp>[^\s:\[]+(?: [^\s:\[]+)?)(?:\[\d+\])?(?: \([^)]*\))?: ?(?P<msg>.*)$"
         ),
         lambda m, now: parse_month_name(_g(m, "ts"), now),
-        level_in_message=True,
+        level_in_message="peek",
     ),
     Layout(
         "loghub-bgl",
@@ -138,7 +162,7 @@ LAYOUTS: tuple[Layout, ...] = (
             r" \S+ (?P<comp>[^\s:\[]+)(?:\[\d+\])?: ?(?P<msg>.*)$"
         ),
         lambda m, now: parse_epoch(_g(m, "ts")),
-        level_in_message=True,
+        level_in_message="peek",
     ),
     Layout(
         "loghub-openstack",
@@ -147,12 +171,14 @@ LAYOUTS: tuple[Layout, ...] = (
             r" (?P<comp>\S+) (?P<msg>.*)$"
         ),
         lambda m, now: parse_iso(_g(m, "ts")),
+        decorated=True,
     ),
     Layout(
         "iso",
         re.compile(rf"^\[?(?P<ts>{_ISO_TS})\]?[\s,|-]*(?P<msg>.*)$"),
         lambda m, now: parse_iso(_g(m, "ts")),
-        level_in_message=True,
+        level_in_message="strip",
+        decorated=True,
     ),
     Layout(
         "python-logging",
@@ -206,13 +232,13 @@ LAYOUTS: tuple[Layout, ...] = (
             r"(?P<msg>.*)$"
         ),
         lambda m, now: parse_numeric(_g(m, "date"), _g(m, "clock"), "md", now),
-        level_in_message=True,
+        level_in_message="peek",
     ),
     Layout(
         "loghub-hpc",
         re.compile(r"^\d+ \S+ (?P<comp>\S+) \S+ (?P<ts>\d{10}) -?\d+ (?P<msg>.*)$"),
         lambda m, now: parse_epoch(_g(m, "ts")),
-        level_in_message=True,
+        level_in_message="peek",
     ),
 )
 # Android's month-day dates are in the "md" order of parse_numeric; Proxifier's too.
@@ -273,10 +299,16 @@ class LineParser:
             level = _SYSLOG_SEVERITY[int(groups["pri"]) % 8]
         elif groups.get("level"):
             level = normalize_level(groups["level"])
-        elif layout.level_in_message:
+        elif layout.level_in_message == "strip":
             found = _LEVEL_NEAR_START.match(message)
             if found is not None and (level := normalize_level(found.group("level"))) is not None:
                 message = message[found.end() :].lstrip(" -:|")
+        elif layout.level_in_message == "peek":
+            found = _LEVEL_AT_START.match(message)
+            if found is not None:
+                level = normalize_level(found.group("level"))
+        if layout.decorated and level is not None:
+            message = _strip_decorations(message)
         # Consecutive lines mostly share their second: remember the last timestamp
         # text of each layout and what it parsed to.
         key = groups.get("ts") or (groups.get("date"), groups.get("clock"))
