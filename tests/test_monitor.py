@@ -511,3 +511,17 @@ def test_process_log_file_can_be_called_directly_while_the_monitor_runs(
         wait_for(lambda: monitor.status().lines == written, timeout=120)
         wait_for(lambda: sum(monitor.error_summary.values()) == written, timeout=120)
     assert dict(monitor.error_summary) == {f"Kind{b}Error": 20 for b in range(30)}
+
+
+def test_summary_tells_each_error_types_story(log_dir: Path, tmp_path: Path) -> None:
+    path = log_dir / "app.log"
+    append(path, [f"ERROR job {n} failed: ValueError: bad input {n}" for n in range(3)])
+    monitor = small_monitor(log_dir, tmp_path)
+    monitor.process_log_file(str(path))
+    [row] = monitor.summary()
+    assert (row.error_type, row.count) == ("ValueError", 3)
+    assert row.files == (str(path),)
+    assert row.example.startswith("ERROR job")
+    assert sum(row.trend) == 3
+    assert row.first_seen <= row.last_seen
+    monitor.stop()

@@ -7,6 +7,7 @@ an exit code: 2 for bad input (arguments, config, sources), 3 for the state file
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -51,6 +52,23 @@ def _human_bytes(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    """Counts as bars, scaled to the largest (blank for zero).
+
+    >>> sparkline([0, 1, 4, 8])
+    ' ▁▄█'
+    """
+    peak = max(counts, default=0)
+    if peak == 0:
+        return " " * len(counts)
+    return "".join(
+        " " if c == 0 else _BARS[min(len(_BARS) - 1, (c * len(_BARS) - 1) // peak)] for c in counts
+    )
+
+
 def render_status(monitor: LogMonitor, status: Status, rate: float) -> RenderableType:
     """The one-screen summary: sources, model, top error types, last alerts."""
     settings = monitor.settings
@@ -76,10 +94,15 @@ def render_status(monitor: LogMonitor, status: Status, rate: float) -> Renderabl
         )  # fmt: skip
     errors = Table(title="top error types", title_justify="left", box=None)
     errors.add_column("count", justify="right")
+    errors.add_column("trend")
     errors.add_column("error type")
-    top = sorted(monitor.error_summary.items(), key=lambda kv: -kv[1])[:8]
-    for kind, count in top:
-        errors.add_row(f"{count:,}", escape(kind[:120]))
+    errors.add_column("last file")
+    top = monitor.summary(8)
+    for row in top:
+        errors.add_row(
+            f"{row.count:,}", sparkline(row.trend), escape(row.error_type[:100]),
+            escape(os.path.basename(row.files[0]) if row.files else ""),
+        )  # fmt: skip
     parts: list[RenderableType] = [header, files]
     if top:
         parts.append(errors)
@@ -99,6 +122,7 @@ def _status_event(monitor: LogMonitor, status: Status, rate: float) -> dict[str,
         "alerts": status.alerts,
         "polling": status.polling,
         "error_summary": dict(sorted(monitor.error_summary.items(), key=lambda kv: -kv[1])[:20]),
+        "top_errors": [row.to_dict() for row in monitor.summary(10)],
     }
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
+from .alerts.summary import ErrorTypeSummary
 from .clock import Clock, SystemClock
 from .config import Settings
 from .detect.iforest import make_model
@@ -231,6 +232,15 @@ class LogMonitor:
                 logger.exception("notify() failed for alert %s", alert.id)
 
     # -------------------------------------------------------------------- status
+
+    def summary(self, top: int | None = None) -> list[ErrorTypeSummary]:
+        """The error summary in full: per error type (most frequent first) its count,
+        first and last time seen, the files it came from, one example line and its
+        trend (counts per window over the last ten windows, newest last).
+
+        ``error_summary`` holds just the counts; this is the story behind them.
+        """
+        return self._ready().error_report(top)
 
     def status(self) -> Status:
         """Sources, counts and the model's state, for status screens."""

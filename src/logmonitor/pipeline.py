@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sklearn.ensemble import IsolationForest
 
 from .alerts.policy import AlertPolicy
-from .alerts.summary import ErrorStat, ErrorSummary
+from .alerts.summary import ErrorStat, ErrorSummary, ErrorTypeSummary
 from .clock import Clock
 from .config import Settings
 from .detect.iforest import IsolationForestDetector
@@ -92,7 +92,7 @@ class Pipeline:
             history_size=settings.history_size,
         )
         self.policy = AlertPolicy(settings.alert_threshold, self.miner.template)
-        self.summary = ErrorSummary()
+        self.summary = ErrorSummary(bucket_seconds=settings.window_seconds)
         self.summary.load(store.error_stats())
         self.lines = sum(store.line_counts().values())
         self.windows_scored = 0
@@ -228,6 +228,11 @@ class Pipeline:
         counting a batch into it)."""
         with self._lock:
             return self.summary.counts()
+
+    def error_report(self, n: int | None = None) -> list[ErrorTypeSummary]:
+        """The error types with their files, example and trend (under the lock)."""
+        with self._lock:
+            return self.summary.report(n)
 
     def status(self) -> Status:
         with self._lock:

@@ -101,3 +101,38 @@ def test_load_restores_and_merges() -> None:
     assert summary.counts() == {"A": 6}
     [a] = summary.top()
     assert (a.first_seen, a.last_seen) == (1.0, 3.0)
+
+
+def test_report_gives_files_example_and_trend_per_type() -> None:
+    summary = ErrorSummary(bucket_seconds=60, trend_buckets=4, max_files=2)
+    # Two errors a minute for three minutes, then a burst of six in the fourth.
+    times = [0, 30, 60, 90, 120, 150, *[180 + i for i in range(6)]]
+    sources = ["a.log", "b.log", "c.log"]
+    records = [rec("boom: ValueError: x", t=t, source=sources[i % 3]) for i, t in enumerate(times)]
+    summary.update(records, [m("boom: <*>")] * len(records))
+    [row] = summary.report()
+    assert (row.error_type, row.count) == ("ValueError", 12)
+    assert (row.first_seen, row.last_seen) == (0, 185)
+    assert row.trend == (2, 2, 2, 6)  # oldest first, the newest bucket last
+    assert len(row.files) == 2  # the most recent files, newest first
+    assert row.files[0] == sources[11 % 3]
+    assert row.example == "HEADER boom: ValueError: x"
+    assert row.to_dict()["trend"] == [2, 2, 2, 6]
+
+
+def test_trend_ends_at_the_newest_error_and_forgets_older_buckets() -> None:
+    summary = ErrorSummary(bucket_seconds=60, trend_buckets=3)
+    summary.update([rec("old: ValueError: x", t=0)], [m("old")])
+    summary.update([rec("new: KeyError: y", t=600)], [m("new", 2)])
+    rows = {row.error_type: row for row in summary.report()}
+    assert rows["KeyError"].trend == (0, 0, 1)
+    assert rows["ValueError"].trend == (0, 0, 0)  # ten minutes ago: out of the trend
+    assert rows["ValueError"].count == 1  # but still counted
+
+
+def test_report_after_restore_names_the_saved_source() -> None:
+    summary = ErrorSummary()
+    summary.load([ErrorStat("ValueError", 3, 1.0, 2.0, "example", "a.log")])
+    [row] = summary.report(1)
+    assert row.files == ("a.log",)
+    assert row.count == 3
