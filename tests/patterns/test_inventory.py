@@ -102,3 +102,24 @@ def test_cli_patterns_missing_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().startswith("logmonitor: error: cannot read")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_stack_trace_is_one_record_and_its_lines_share_the_template(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "app.log",
+        [
+            "2024-01-01 00:00:00,000 ERROR request failed",
+            "Traceback (most recent call last):",
+            '  File "app.py", line 3, in handle',
+            "    run()",
+            "ValueError: bad input",
+            "2024-01-01 00:00:01,000 INFO request 18 served in 5 ms",
+        ],
+    )
+    inventory = Inventory(Drain3Miner())
+    assert inventory.add_file(str(path)) == 6
+    rows = list(inventory.per_line(str(path)))
+    assert [number for number, _, _ in rows] == [1, 2, 3, 4, 5, 6]
+    assert len({tid for _, tid, _ in rows[:5]}) == 1
+    assert rows[5][1] != rows[0][1]
+    assert [row.count for row in inventory.rows()] == [1, 1]

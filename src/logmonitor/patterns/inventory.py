@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..clock import Clock, SystemClock
 from ..parse.formats import LineParser
+from ..parse.multiline import MultilineJoiner
+from ..records import Record
 from ..sources.tail import Tailer, TailSettings
 from .miner import Miner
 
@@ -81,27 +83,34 @@ class Inventory:
         numbers: array[int] = array("q")
         ids: array[int] = array("q")
         self._files[path] = (numbers, ids)
+        # Whole stack traces are one record; the bounds only guard memory against
+        # a pathological file (a record's lines past them get no row).
+        joiner = MultilineJoiner(max_lines=100_000, max_bytes=16 << 20)
+        now = self.clock.now()
         try:
             tailer.scan()
             for source in tailer.sources():
                 while (chunk := tailer.read(source)) is not None:
-                    records = self.parser.parse_batch(chunk.lines)
-                    for record, match in zip(records, self.miner.add_batch(records), strict=True):
-                        tid = match.template_id
-                        self._counts[tid] = self._counts.get(tid, 0) + 1
-                        line = record.line
-                        if tid not in self._examples:
-                            self._examples[tid] = (line.text[:500], line.path, line.line_number)
-                        # A multi-line record (a stack trace) gives its template
-                        # to each of its lines.
-                        for offset in range(line.text.count("\n") + 1):
-                            numbers.append(line.line_number + offset)
-                            ids.append(tid)
+                    parsed = self.parser.parse_batch(chunk.lines)
+                    self._mine(joiner.feed(parsed, now), numbers, ids)
                     if progress is not None:
                         progress(chunk.bytes_read)
+            self._mine(joiner.flush_all(), numbers, ids)
         finally:
             tailer.close()
         return len(ids)
+
+    def _mine(self, records: Sequence[Record], numbers: array[int], ids: array[int]) -> None:
+        for record, match in zip(records, self.miner.add_batch(records), strict=True):
+            tid = match.template_id
+            self._counts[tid] = self._counts.get(tid, 0) + 1
+            line = record.line
+            if tid not in self._examples:
+                self._examples[tid] = (line.text[:500], line.path, line.line_number)
+            # A multi-line record (a stack trace) gives its template to each line.
+            for offset in range(line.text.count("\n") + 1):
+                numbers.append(line.line_number + offset)
+                ids.append(tid)
 
     @property
     def files(self) -> list[str]:
