@@ -18,6 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logmonitor.parse.timestamps import (
+    parse_clf,
+    parse_clock,
     parse_compact,
     parse_epoch,
     parse_iso,
@@ -241,3 +243,64 @@ def test_parsers_never_raise(text: str) -> None:
     parse_epoch(text)
     for order in ("ymd", "md", "yymmdd", "yyyymmdd"):
         parse_numeric(text, text, order, now)
+
+
+# ---------------------------------------------------------------- CLF and time of day
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("10/Oct/2000:13:55:36 -0700", 971_211_336.0), ("01/Jan/2024:00:00:00 +0000", 1_704_067_200.0),
+     ("01/Jan/2024:01:30:00 +0130", 1_704_067_200.0), ("31/Feb/2024:00:00:00 +0000", None),
+     ("01/Foo/2024:00:00:00 +0000", None), ("01/Jan/2024:00:00:00", None),
+     ("01/Jan/2024:24:00:00 +0000", None), ("garbage", None)],
+)  # fmt: skip
+def test_parse_clf(text: str, expected: float | None) -> None:
+    # The zone is in the text: the host's does not matter.
+    with zone(CET):
+        assert parse_clf(text) == expected
+
+
+def test_parse_clock_is_today_in_local_time() -> None:
+    with zone(CET):
+        now = datetime(2024, 7, 1, 15, 0).timestamp()
+        assert parse_clock("12:00:00.250", now) == datetime(2024, 7, 1, 12).timestamp() + 0.25
+        assert parse_clock("12:00:00,250", now) == datetime(2024, 7, 1, 12).timestamp() + 0.25
+        # Within the hour ahead: still today (clocks of writer and reader differ a bit).
+        assert parse_clock("15:30:00.000", now) == datetime(2024, 7, 1, 15, 30).timestamp()
+
+
+def test_parse_clock_late_evening_read_after_midnight_is_yesterday() -> None:
+    with zone(CET):
+        now = datetime(2024, 7, 2, 0, 10).timestamp()
+        assert parse_clock("23:59:59.000", now) == datetime(2024, 7, 1, 23, 59, 59).timestamp()
+
+
+@pytest.mark.parametrize("text", ["25:00:00.000", "12:60:00.000", "12:00", "noon", ""])
+def test_parse_clock_rejects_impossible_times(text: str) -> None:
+    assert parse_clock(text, 1_700_000_000.0) is None
+
+
+@settings(derandomize=True, deadline=None)
+@given(st.text(max_size=40))
+def test_parse_clf_and_clock_never_raise(text: str) -> None:
+    assert parse_clf(text) is None or isinstance(parse_clf(text), float)
+    assert parse_clock(text, 1_700_000_000.0) is None or isinstance(
+        parse_clock(text, 1_700_000_000.0), float
+    )
+
+
+@settings(derandomize=True, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1971, 1, 2), max_value=datetime(2100, 1, 1)),
+    st.sampled_from([" ", "T", "-"]),
+    st.sampled_from(["", ".", ",", ".5", ",123", ".123456789", ".1234567890", "Z", "²", ".٣"]),
+)
+def test_parse_iso_cached_seconds_agree_with_the_full_parse(
+    when: datetime, sep: str, tail: str
+) -> None:
+    from logmonitor.parse.timestamps import _parse_iso
+
+    text = when.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + tail
+    with zone(CET):
+        assert parse_iso(text) == _parse_iso(text)

@@ -2,7 +2,11 @@
 
 No regex per file is needed from the user: each line is tried against the known
 layouts below, starting with the one that matched the previous line of the same
-source (files keep one layout, so this is nearly always the first try). A line
+source (files keep one layout, so this is nearly always the first try). Known:
+syslog (RFC 3164 and 5424), journald's short-iso, ISO-8601-prefixed lines (with a
+level word, a ``[thread]`` and a ``logger:`` cut off; Windows CBS columns), log4j /
+logback / Spring Boot / Python logging / Monolog defaults, Apache and nginx error
+and access logs, JSON lines, logfmt, and the Loghub-2k systems. A line
 that fits none keeps the whole text as its message. Lines without a level field
 get one inferred from words such as ``error``, ``failed`` or ``warning``, so that
 syslog-style files still feed the error summary.
@@ -19,6 +23,8 @@ from typing import Literal
 from ..clock import Clock
 from ..records import Level, LogLine, Record
 from .timestamps import (
+    parse_clf,
+    parse_clock,
     parse_compact,
     parse_epoch,
     parse_iso,
@@ -30,11 +36,11 @@ __all__ = ["LAYOUTS", "Layout", "LineParser", "error_type_of", "normalize_level"
 
 _LEVELS: dict[str, Level] = {}
 for _names, _level in (
-    ("TRACE DEBUG FINE FINER FINEST VERBOSE DBG V D", "debug"),
+    ("TRACE DEBUG FINE FINER FINEST VERBOSE DBG DBUG V D", "debug"),
     ("INFO INFORMATION INF I", "info"),
     ("NOTICE", "notice"),
     ("WARN WARNING W", "warning"),
-    ("ERROR ERR E SEVERE FAILURE", "error"),
+    ("ERROR ERR EROR E SEVERE FAILURE", "error"),
     ("CRIT CRITICAL FATAL F ALERT EMERG EMERGENCY PANIC", "critical"),
 ):
     for _name in _names.split():
@@ -61,6 +67,8 @@ _LEVEL_AT_START = re.compile(rf"^[\[(<]?(?P<level>{_WORD_LEVELS})[\])>:]?(?:\s|$
 # ``[QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774]``), a dash, then a
 # dotted logger name with a colon (``org.apache.hadoop.mapred.Task:``).
 _CONTEXT = re.compile(r"^\[(?:[^\[\]]|\[[^\[\]]*\])*\]\s*(?:-\s+)?")
+# After a level padded to a column, a component padded to the next one.
+_ALIGNED = re.compile(r"([A-Za-z][\w.$-]*) {2,}(?=\S)")
 _LOGGER = re.compile(r"^(?:[A-Za-z_$][\w$]*\.)+[A-Za-z_$][\w$]*(?:@\d+)?:\s+")
 _INFER_ERROR = re.compile(
     r"(?<![\w./-])(?:error|errors|fail|failed|failure|fatal|panic|critical|segfault|exception"
@@ -78,9 +86,10 @@ def _strip_decorations(message: str) -> str:
     """``[main] org.apache.Foo: Created x`` -> ``Created x``; a message that would be
     left empty is kept whole."""
     rest = message
-    if rest.startswith("["):
-        rest = _CONTEXT.sub("", rest, count=1)
-    rest = _LOGGER.sub("", rest, count=1)
+    if rest.startswith("[") and (context := _CONTEXT.match(rest)) is not None:
+        rest = rest[context.end() :]
+    if (logger := _LOGGER.match(rest)) is not None:
+        rest = rest[logger.end() :]
     return rest if rest else message
 
 
@@ -99,6 +108,11 @@ def error_type_of(message: str) -> str | None:
 
 
 StampFn = Callable[["re.Match[str]", float], "float | None"]
+# A layout whose message is not one regex group (access logs, logfmt) builds it
+# itself: ``(message, timestamp, level, component)``, or None for "not this layout
+# after all", and the next layout is tried.
+Fields = tuple[str, "float | None", "Level | None", "str | None"]
+BuildFn = Callable[["re.Match[str]", float], "Fields | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +131,92 @@ class Layout:
     # After the level, Java-style headers carry ``[thread]`` and ``logger.Class:``
     # (Hadoop, ZooKeeper, OpenStack's request context): strip them off the message.
     decorated: bool = False
+    # Characters a matching line can start with ("" = any): lets a line skip the
+    # layouts it cannot match without running their regexes.
+    first: str = ""
+    build: BuildFn | None = None
 
 
 def _g(m: re.Match[str], name: str) -> str:
     return m.group(name) or ""
 
 
+_DIGITS = "0123456789"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _access_fields(m: re.Match[str], now: float) -> Fields:
+    """Apache/nginx access logs have no level or message: the message is the request
+    line and the status (``GET /index.html HTTP/1.1 404``), so that one template
+    covers each endpoint and outcome; the level follows the status class (5xx error,
+    4xx warning, else info)."""
+    status = m.group("status")
+    level: Level = "error" if status[0] == "5" else "warning" if status[0] == "4" else "info"
+    return f"{m.group('msg')} {status}", parse_clf(m.group("ts")), level, None
+
+
+# key=value pairs, values bare or double-quoted with backslash escapes.
+_LOGFMT_PAIR = re.compile(r'([A-Za-z_@][\w.@/-]*)=(?:"((?:[^"\\]|\\.)*)"|([^\s"]*))(?:\s+|$)')
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+_LOGFMT_KEYS = frozenset(
+    ("msg", "message", "level", "lvl", "severity", "ts", "time", "timestamp", "err", "error")
+)
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _ESCAPE.sub(lambda e: _ESCAPES.get(e.group(1), e.group(1)), value)
+
+
+def _stamp_of(value: object) -> float | None:
+    """A timestamp field of a structured line: epoch seconds or ms, or ISO-8601 text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return parse_epoch(str(value))
+    if isinstance(value, str):
+        if value.replace(".", "", 1).isdecimal():
+            return parse_epoch(value)
+        return parse_iso(value)
+    return None
+
+
+def _logfmt_fields(m: re.Match[str], now: float) -> Fields | None:
+    """``ts=... level=info msg="hello world" user=bob`` (Go's logfmt, Heroku, Loki).
+
+    The whole line must be pairs, with at least one of the usual keys, else it is
+    prose that happens to start with ``word=``. Other keys are dropped: a record
+    has no field map."""
+    text = m.string
+    pairs: dict[str, str] = {}
+    pos, end = 0, len(text)
+    while pos < end:
+        pair = _LOGFMT_PAIR.match(text, pos)
+        if pair is None:
+            return None
+        quoted = pair.group(2)
+        pairs.setdefault(pair.group(1), _unescape(quoted) if quoted is not None else pair.group(3))
+        pos = pair.end()
+    if _LOGFMT_KEYS.isdisjoint(pairs):
+        return None
+    message = next((pairs[k] for k in ("msg", "message") if k in pairs), text)
+    word = next((pairs[k] for k in ("level", "lvl", "severity") if k in pairs), "")
+    stamp_text = next((pairs[k] for k in ("ts", "time", "timestamp") if k in pairs), None)
+    stamp = _stamp_of(stamp_text) if stamp_text else None
+    component = next((pairs[k] for k in ("logger", "component", "module") if k in pairs), None)
+    return message, stamp, normalize_level(word), component
+
+
 _ISO_TS = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
 
+_ISO_DATE_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
+_LEVEL_WORD = rf"(?:{_WORD_LEVELS})"
+
+# Specific layouts come before the general ones they overlap (the Java, Python and
+# journald ISO-prefixed layouts before "iso"), and the loop skips a layout whose
+# ``first`` characters exclude the line. The source's last layout is always tried
+# first, so the order only matters for a source's first line and for misses.
 LAYOUTS: tuple[Layout, ...] = (
     Layout(
         "syslog-rfc5424",
@@ -133,6 +225,7 @@ LAYOUTS: tuple[Layout, ...] = (
             r"(?P<msg>.*)$"
         ),
         lambda m, now: parse_iso(_g(m, "ts")),
+        first="<",
     ),
     Layout(
         "syslog",
@@ -145,6 +238,7 @@ LAYOUTS: tuple[Layout, ...] = (
         ),
         lambda m, now: parse_month_name(_g(m, "ts"), now),
         level_in_message="peek",
+        first="<" + _UPPER,
     ),
     Layout(
         "loghub-bgl",
@@ -157,9 +251,11 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "loghub-thunderbird",
+        # The program is whatever precedes the first ": " (Loghub's own split), so
+        # it may hold spaces or colons: "audit(1131538222.234:0): initialized".
         re.compile(
             r"^\S+ (?P<ts>\d{10}) \d{4}\.\d{2}\.\d{2} \S+ [A-Z][a-z]{2} [ \d]?\d \d{2}:\d{2}:\d{2}"
-            r" \S+ (?P<comp>[^\s:\[]+)(?:\[\d+\])?: ?(?P<msg>.*)$"
+            r" \S+ (?:(?P<comp>[^\s:\[][^\[]*?)(?:\[\d+\])?:(?: |$))?(?P<msg>.*)$"
         ),
         lambda m, now: parse_epoch(_g(m, "ts")),
         level_in_message="peek",
@@ -174,16 +270,69 @@ LAYOUTS: tuple[Layout, ...] = (
         decorated=True,
     ),
     Layout(
+        "log4j",
+        # log4j/logback's common pattern "%d [%t] %-5p %c - %m".
+        re.compile(
+            rf"^(?P<ts>{_ISO_DATE_TIME}) \[[^\]]*\] (?P<level>{_LEVEL_WORD})\s+(?P<comp>\S+)"
+            r" - (?P<msg>.*)$"
+        ),
+        lambda m, now: parse_iso(_g(m, "ts")),
+        first=_DIGITS,
+    ),
+    Layout(
+        "spring-boot",
+        # Spring Boot's console/file default: "ts  LEVEL pid --- [app] [thread] logger : msg"
+        # (the "[app]" part since Boot 3.2).
+        re.compile(
+            rf"^(?P<ts>{_ISO_TS})\s+(?P<level>{_LEVEL_WORD}) \d+ --- (?:\[[^\]]*\] )?"
+            r"\[[^\]]*\] (?P<comp>\S+)\s+: (?P<msg>.*)$"
+        ),
+        lambda m, now: parse_iso(_g(m, "ts")),
+        first=_DIGITS,
+    ),
+    Layout(
+        "python-asctime",
+        # logging's "%(asctime)s - %(name)s - %(levelname)s - %(message)s".
+        re.compile(
+            rf"^(?P<ts>{_ISO_DATE_TIME}) - (?P<comp>\S+) - (?P<level>[A-Z]+) - (?P<msg>.*)$"
+        ),
+        lambda m, now: parse_iso(_g(m, "ts")),
+        first=_DIGITS,
+    ),
+    Layout(
+        "journald",
+        # journalctl -o short-iso (and rsyslog's high-precision format): a zoned
+        # ISO stamp, the host, then syslog's "program[pid]: ". The host is not a
+        # level word, which would be an "iso" line ("...Z INFO main: started").
+        re.compile(
+            rf"^(?P<ts>\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,9}})?"
+            rf"(?:Z|[+-]\d{{2}}:?\d{{2}})) (?!{_LEVEL_WORD}\b)[^\s\[]+ "
+            r"(?P<comp>[^\s:\[]+)(?:\[\d+\])?: ?(?P<msg>.*)$"
+        ),
+        lambda m, now: parse_iso(_g(m, "ts")),
+        level_in_message="peek",
+        first=_DIGITS,
+    ),
+    Layout(
+        "monolog",
+        # PHP's Monolog/Laravel: "[2024-01-01 12:00:00] production.ERROR: message".
+        re.compile(rf"^\[(?P<ts>{_ISO_TS})\] (?P<comp>[\w.-]+)\.(?P<level>[A-Z]+): (?P<msg>.*)$"),
+        lambda m, now: parse_iso(_g(m, "ts")),
+        first="[",
+    ),
+    Layout(
         "iso",
         re.compile(rf"^\[?(?P<ts>{_ISO_TS})\]?[\s,|-]*(?P<msg>.*)$"),
         lambda m, now: parse_iso(_g(m, "ts")),
         level_in_message="strip",
         decorated=True,
+        first="[" + _DIGITS,
     ),
     Layout(
         "python-logging",
         re.compile(r"^(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?P<comp>[^:]*):(?P<msg>.*)$"),
         lambda m, now: None,
+        first="DIWEC",
     ),
     Layout(
         "apache-error",
@@ -192,6 +341,7 @@ LAYOUTS: tuple[Layout, ...] = (
             r" \[(?:\w+:)?(?P<level>\w+)\] ?(?P<msg>.*)$"
         ),
         lambda m, now: parse_month_name(_g(m, "ts")[4:-5], now, year=int(_g(m, "ts")[-4:])),
+        first="[",
     ),
     Layout(
         "loghub-hdfs",
@@ -201,6 +351,7 @@ LAYOUTS: tuple[Layout, ...] = (
         lambda m, now: parse_numeric(
             _g(m, "date"), ":".join(re.findall("..", _g(m, "clock"))), "yymmdd", now
         ),
+        first=_DIGITS,
     ),
     Layout(
         "loghub-spark",
@@ -209,6 +360,18 @@ LAYOUTS: tuple[Layout, ...] = (
             r" (?P<comp>[^:]+): (?P<msg>.*)$"
         ),
         lambda m, now: parse_numeric(_g(m, "date"), _g(m, "clock"), "ymd", now),
+        first=_DIGITS,
+    ),
+    Layout(
+        "nginx-error",
+        # "2024/01/01 12:00:00 [error] 1234#5678: *1 open() ... failed": pid#tid and
+        # the connection number "*N" are header.
+        re.compile(
+            r"^(?P<date>\d{4}/\d{2}/\d{2}) (?P<clock>\d{2}:\d{2}:\d{2}) \[(?P<level>[a-z]+)\]"
+            r" \d+#\d+: (?:\*\d+ )?(?P<msg>.*)$"
+        ),
+        lambda m, now: parse_numeric(_g(m, "date"), _g(m, "clock"), "ymd", now),
+        first=_DIGITS,
     ),
     Layout(
         "android",
@@ -217,6 +380,18 @@ LAYOUTS: tuple[Layout, ...] = (
             r"(?P<level>[VDIWEF]) (?P<comp>[^:]*?)\s*: ?(?P<msg>.*)$"
         ),
         lambda m, now: parse_numeric(_g(m, "date"), _g(m, "clock"), "md", now),
+        first=_DIGITS,
+    ),
+    Layout(
+        "logback-time",
+        # logback's default "%d{HH:mm:ss.SSS} [%thread] %-5level %logger{36} - %msg":
+        # no date, so the day is the clock's.
+        re.compile(
+            rf"^(?P<clock>\d{{2}}:\d{{2}}:\d{{2}}[.,]\d{{3}}) \[[^\]]*\] (?P<level>{_LEVEL_WORD})"
+            r"\s+(?P<comp>\S+) - (?P<msg>.*)$"
+        ),
+        lambda m, now: parse_clock(_g(m, "clock"), now),
+        first=_DIGITS,
     ),
     Layout(
         "loghub-healthapp",
@@ -224,6 +399,7 @@ LAYOUTS: tuple[Layout, ...] = (
             r"^(?P<ts>\d{8}-\d{1,2}:\d{1,2}:\d{1,2}:\d{1,3})\|(?P<comp>[^|]*)\|\d+\|(?P<msg>.*)$"
         ),
         lambda m, now: parse_compact(_g(m, "ts"), now),
+        first=_DIGITS,
     ),
     Layout(
         "loghub-proxifier",
@@ -233,15 +409,53 @@ LAYOUTS: tuple[Layout, ...] = (
         ),
         lambda m, now: parse_numeric(_g(m, "date"), _g(m, "clock"), "md", now),
         level_in_message="peek",
+        first="[",
     ),
     Layout(
         "loghub-hpc",
         re.compile(r"^\d+ \S+ (?P<comp>\S+) \S+ (?P<ts>\d{10}) -?\d+ (?P<msg>.*)$"),
         lambda m, now: parse_epoch(_g(m, "ts")),
         level_in_message="peek",
+        first=_DIGITS,
+    ),
+    Layout(
+        "access",
+        # Common/combined log format (Apache, nginx): host ident user [time]
+        # "request" status size ["referer" "user-agent"].
+        re.compile(
+            r"^\S+ \S+ \S+ \[(?P<ts>\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] "
+            r'"(?P<msg>(?:[^"\\]|\\.)*)" (?P<status>\d{3}) (?:\d+|-)'
+        ),
+        lambda m, now: parse_clf(_g(m, "ts")),
+        build=_access_fields,
+    ),
+    Layout(
+        "logfmt",
+        re.compile(r"^[A-Za-z_@][\w.@/-]*="),
+        lambda m, now: None,
+        first=_UPPER + _LOWER + "_@",
+        build=_logfmt_fields,
     ),
 )
-# Android's month-day dates are in the "md" order of parse_numeric; Proxifier's too.
+
+
+class _Plan:
+    """What the parser needs to know of a layout's regex, looked up once."""
+
+    __slots__ = ("comp", "layout", "level", "pri", "regex", "stamp_groups")
+
+    def __init__(self, layout: Layout) -> None:
+        names = layout.regex.groupindex
+        self.layout = layout
+        self.regex = layout.regex
+        self.pri = "pri" in names
+        self.level = "level" in names
+        self.comp = "comp" in names
+        # The groups the timestamp is read from; empty when it also depends on the
+        # clock's date (a time of day alone), which a cache by text would get wrong.
+        self.stamp_groups: tuple[str, ...] = (
+            ("ts",) if "ts" in names else ("date", "clock") if "date" in names else ()
+        )
 
 
 class LineParser:
@@ -264,11 +478,17 @@ class LineParser:
         self.layouts = tuple(layouts)
         self.max_sources = max_sources
         self._last: dict[str, int] = {}
-        self._stamps: dict[str, tuple[object, float | None]] = {}  # one entry per layout
+        self._plans = tuple(_Plan(layout) for layout in self.layouts)
+        # The last timestamp text of each layout and what it parsed to.
+        self._stamps: list[tuple[object, float | None]] = [(None, None)] * len(self.layouts)
+        # First character -> the layouts a line starting with it can match (bounded:
+        # only ASCII characters are kept, the rest are rare and computed each time).
+        self._by_first: dict[str, tuple[int, ...]] = {}
 
     def parse_batch(self, lines: Sequence[LogLine]) -> list[Record]:
         now = self.clock.now()
-        return [self.parse(line, now) for line in lines]
+        parse = self.parse
+        return [parse(line, now) for line in lines]
 
     def parse(self, line: LogLine, now: float) -> Record:
         text = line.text
@@ -277,48 +497,82 @@ class LineParser:
             if record is not None:
                 return record
         first = self._last.get(line.source, 0)
-        layout = self.layouts[first]
-        m = layout.regex.match(text)
+        m = self._plans[first].regex.match(text)
         if m is not None:  # the usual case: the layout of the source's last line
-            return self._record(line, layout, m, now)
-        for index, layout in enumerate(self.layouts):
-            if index == first or (m := layout.regex.match(text)) is None:
+            record = self._record(line, first, m, now)
+            if record is not None:
+                return record
+        for index in self._candidates(text[:1]):
+            if index == first or (m := self._plans[index].regex.match(text)) is None:
+                continue
+            record = self._record(line, index, m, now)
+            if record is None:
                 continue
             if len(self._last) >= self.max_sources:
                 self._last.clear()
             self._last[line.source] = index
-            return self._record(line, layout, m, now)
+            return record
         return self._finish(line, text, None, None, None, "raw")
 
-    def _record(self, line: LogLine, layout: Layout, m: re.Match[str], now: float) -> Record:
-        groups = m.groupdict()
-        message = groups["msg"] or ""
+    def _candidates(self, char: str) -> tuple[int, ...]:
+        found = self._by_first.get(char)
+        if found is None:
+            found = tuple(
+                i
+                for i, layout in enumerate(self.layouts)
+                if not layout.first or char in layout.first
+            )
+            if char.isascii():
+                self._by_first[char] = found
+        return found
+
+    def _record(self, line: LogLine, index: int, m: re.Match[str], now: float) -> Record | None:
+        plan = self._plans[index]
+        layout = plan.layout
+        if layout.build is not None:
+            built = layout.build(m, now)
+            if built is None:
+                return None
+            return self._finish(line, *built, layout.name)
+        message = m.group("msg") or ""
         level: Level | None = None
-        if groups.get("pri"):
+        # The level word was padded to a column (three spaces or more: log4j's "%-5p"
+        # leaves at most two, and "INFO  Starting  server" has no component).
+        padded = False
+        if plan.pri and (pri := m.group("pri")):
             # The syslog priority is facility * 8 + severity: the sender's own level.
-            level = _SYSLOG_SEVERITY[int(groups["pri"]) % 8]
-        elif groups.get("level"):
-            level = normalize_level(groups["level"])
+            level = _SYSLOG_SEVERITY[int(pri) % 8]
+        elif plan.level:
+            level = normalize_level(m.group("level") or "")
         elif layout.level_in_message == "strip":
             found = _LEVEL_NEAR_START.match(message)
             if found is not None and (level := normalize_level(found.group("level"))) is not None:
+                padded = message.startswith("   ", found.end("level"))
                 message = message[found.end() :].lstrip(" -:|")
         elif layout.level_in_message == "peek":
             found = _LEVEL_AT_START.match(message)
             if found is not None:
                 level = normalize_level(found.group("level"))
+        component = m.group("comp") if plan.comp else None
         if layout.decorated and level is not None:
+            if padded and component is None and (aligned := _ALIGNED.match(message)) is not None:
+                # "Info                  CBS    Loaded ...": a column-aligned
+                # component after a padded level (Windows CBS.log).
+                component, message = aligned.group(1), message[aligned.end() :]
             message = _strip_decorations(message)
         # Consecutive lines mostly share their second: remember the last timestamp
         # text of each layout and what it parsed to.
-        key = groups.get("ts") or (groups.get("date"), groups.get("clock"))
-        cached = self._stamps.get(layout.name)
-        if cached is not None and cached[0] == key:
-            stamp = cached[1]
-        else:
+        if plan.stamp_groups:
+            key = m.group(*plan.stamp_groups)
+            cached = self._stamps[index]
+            if cached[0] == key:
+                stamp = cached[1]
+            else:
+                stamp = layout.stamp(m, now)
+                self._stamps[index] = (key, stamp)
+        else:  # a stamp that depends on more than its text (the clock's date)
             stamp = layout.stamp(m, now)
-            self._stamps[layout.name] = (key, stamp)
-        return self._finish(line, message, stamp, level, groups.get("comp"), layout.name)
+        return self._finish(line, message, stamp, level, component, layout.name)
 
     def _parse_json(self, line: LogLine) -> Record | None:
         try:
@@ -338,11 +592,7 @@ class LineParser:
             (data[k] for k in ("timestamp", "time", "ts", "@timestamp", "asctime") if k in data),
             None,
         )
-        stamp: float | None = None
-        if isinstance(stamp_value, (int, float)) and not isinstance(stamp_value, bool):
-            stamp = parse_epoch(str(stamp_value))
-        elif isinstance(stamp_value, str):
-            stamp = parse_iso(stamp_value)
+        stamp = _stamp_of(stamp_value)
         component = next((str(data[k]) for k in ("logger", "name", "component") if k in data), None)
         return self._finish(line, message, stamp, normalize_level(word), component, "json")
 
@@ -359,9 +609,22 @@ class LineParser:
             if layout == "raw" and (found := _LEVEL_NEAR_START.match(message)) is not None:
                 level = normalize_level(found.group("level"))
             if level is None:
-                if _INFER_ERROR.search(message):
+                # Substring tests first (one per word _INFER_ERROR knows; casefolded,
+                # as IGNORECASE matches U+017F for "s"): most lines hold none of the
+                # words, and a regex search with lookarounds costs ~5x more.
+                folded = message.casefold()
+                if (
+                    "err" in folded
+                    or "fail" in folded
+                    or "fatal" in folded
+                    or "panic" in folded
+                    or "critical" in folded
+                    or "segfault" in folded
+                    or "exception" in folded
+                    or "denied" in folded
+                ) and _INFER_ERROR.search(message):
                     level = "error"
-                elif _INFER_WARNING.search(message):
+                elif "warn" in folded and _INFER_WARNING.search(message):
                     level = "warning"
         return Record(
             line=line,

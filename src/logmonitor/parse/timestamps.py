@@ -16,6 +16,8 @@ from functools import lru_cache
 
 __all__ = [
     "MONTHS",
+    "parse_clf",
+    "parse_clock",
     "parse_compact",
     "parse_epoch",
     "parse_iso",
@@ -86,6 +88,24 @@ def parse_iso(text: str) -> float | None:
     >>> parse_iso("2024-01-01T00:00:00Z")
     1704067200.0
     """
+    # The usual case, a naive stamp with or without a fraction: the whole second is
+    # cached (lines come in runs from the same second), the fraction added to it.
+    size = len(text)
+    if size == 19 or (21 <= size <= 29 and text[19] in ".," and text[20:].isdecimal()):
+        second = _naive_second(text[:19], time.timezone)
+        if second is None or size == 19:
+            return second
+        return second + _fraction(text[20:])
+    return _parse_iso(text)
+
+
+@lru_cache(maxsize=1024)
+def _naive_second(text: str, zone: int) -> float | None:
+    """A naive ``YYYY-MM-DD HH:MM:SS``; ``zone`` keys the cache (see _hour_start)."""
+    return _parse_iso(text)
+
+
+def _parse_iso(text: str) -> float | None:
     m = _ISO.match(text)
     if m is None:
         return None
@@ -175,3 +195,44 @@ def parse_epoch(text: str) -> float | None:
     except ValueError:
         return None
     return value / 1000.0 if value > 1e11 else value
+
+
+def parse_clf(text: str) -> float | None:
+    """``10/Oct/2000:13:55:36 -0700``: the Common Log Format (Apache and nginx access
+    logs), which always carries its zone.
+
+    >>> parse_clf("10/Oct/2000:13:55:36 -0700")
+    971211336.0
+    """
+    try:
+        day, month_name, rest = text.split("/", 2)
+        year, hh, mm, ss_zone = rest.split(":", 3)
+        ss, _, zone = ss_zone.partition(" ")
+        month = MONTHS.get(month_name)
+        if month is None or len(zone) != 5 or zone[0] not in "+-":
+            return None
+        fields = (int(year), month, int(day), int(hh), int(mm), int(ss))
+        datetime(*fields)  # validates: timegm would roll over
+        offset = int(zone[1:3]) * 3600 + int(zone[3:5]) * 60
+        base = float(calendar.timegm((*fields, 0, 0, 0)))
+        return base - offset if zone[0] == "+" else base + offset
+    except (OverflowError, ValueError):
+        return None
+
+
+def parse_clock(clock: str, now: float) -> float | None:
+    """A time of day without a date (logback's default ``12:00:00.123``): today's,
+    in local time, or yesterday's when today's would be more than an hour after
+    ``now`` (a line written just before midnight, read just after).
+    """
+    pieces = _CLOCK_SEP.split(clock.replace(",", "."))
+    try:
+        hh, mm, ss = int(pieces[0]), int(pieces[1]), int(pieces[2])
+        frac = _fraction(pieces[3]) if len(pieces) > 3 else 0.0
+        for day in (datetime.fromtimestamp(now), datetime.fromtimestamp(now - _DAY)):
+            stamp = _local(day.year, day.month, day.day, hh, mm, ss, frac)
+            if stamp <= now + 3600:
+                return stamp
+    except (IndexError, OverflowError, ValueError):
+        return None
+    return None
