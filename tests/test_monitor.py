@@ -525,3 +525,57 @@ def test_summary_tells_each_error_types_story(log_dir: Path, tmp_path: Path) -> 
     assert sum(row.trend) == 3
     assert row.first_seen <= row.last_seen
     monitor.stop()
+
+
+JAVA_STACK = [
+    "2024-01-01 00:00:01,000 ERROR [main] com.example.Job - job failed",
+    "java.io.IOException: disk gone",
+    "\tat com.example.Job.run(Job.java:42)",
+    "\tat java.base/java.lang.Thread.run(Thread.java:833)",
+]
+
+
+def test_a_stack_trace_is_one_record_of_its_exception_class(log_dir: Path, tmp_path: Path) -> None:
+    path = log_dir / "app.log"
+    append(
+        path,
+        [
+            "2024-01-01 00:00:00,000 ERROR root - request failed",
+            "Traceback (most recent call last):",
+            '  File "app.py", line 3, in handle',
+            "    run()",
+            "ValueError: bad input",
+            "2024-01-01 00:00:01,000 INFO root - request 18 served in 5 ms",
+        ],
+    )
+    monitor = small_monitor(log_dir, tmp_path)
+    monitor.process_log_file(str(path))
+    assert dict(monitor.error_summary) == {"ValueError": 1}
+    assert monitor.status().lines == 6  # physical lines, all processed
+    monitor.stop()
+
+
+def test_a_pending_stack_trace_is_read_again_after_a_restart_not_lost(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    """A Java stack may still grow, so it waits for the joiner's timeout; the read
+    position is held back at its first line until it is processed, so a monitor
+    stopped meanwhile loses nothing and the next one counts it once."""
+    path = log_dir / "app.log"
+    append(path, [*normal_lines(0, 3), *JAVA_STACK])
+    first = small_monitor(log_dir, tmp_path, clock=clock)
+    first.process_log_file(str(path))
+    assert first.status().lines == 3  # the stack is pending
+    assert dict(first.error_summary) == {}
+    first.stop()
+
+    second = small_monitor(log_dir, tmp_path, clock=clock)
+    second.process_log_file(str(path))
+    assert second.status().lines == 3
+    clock.advance(2.0)  # past the joiner's timeout: the stack is complete
+    second.process_log_file(str(path))
+    assert second.status().lines == 7
+    assert dict(second.error_summary) == {"java.io.IOException": 1}
+    second.stop()
+    with closing(sqlite3.connect(tmp_path / "s.db")) as db:
+        assert db.execute("SELECT SUM(lines) FROM sources").fetchone()[0] == 7

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sklearn.ensemble import IsolationForest
 
@@ -30,9 +30,11 @@ from .detect.iforest import IsolationForestDetector
 from .errors import SourceError, StateError
 from .features.windows import WindowCounter
 from .parse.formats import LineParser
+from .parse.multiline import MultilineJoiner
 from .patterns.miner import Drain3Miner
-from .records import Alert, Score, Window
+from .records import Alert, Record, Score, Window
 from .sources.base import SourceStats
+from .sources.checkpoint import Checkpoint
 from .sources.tail import Tailer
 from .sources.watch import Watcher
 from .store import Store
@@ -83,6 +85,10 @@ class Pipeline:
             settings.tail_settings(), clock, store.checkpoints(), known_roots=self._saved_roots
         )
         self.parser = LineParser(clock)
+        # One pending record per file at most, so it never evicts (max_files bounds it).
+        self.joiner = MultilineJoiner(max_sources=settings.max_files + 1)
+        self._released = 0  # joiner.released_lines already committed
+        self._held: dict[str, Checkpoint] = {}  # full checkpoints held back by a pending record
         self.miner = Drain3Miner(max_templates=settings.max_templates)
         self.windows = WindowCounter(settings.window_seconds, settings.window_grace)
         self.detector = IsolationForestDetector(
@@ -138,35 +144,79 @@ class Pipeline:
                 source = self._follow(source)
             done = Processed(source)
             while (chunk := self.tailer.read(source)) is not None:
-                lines = chunk.lines
-                records = self.parser.parse_batch(lines)
-                matches = self.miner.add_batch(records)
-                errors = self.summary.update(records, matches)
-                now = self.clock.now()
-                closed = self.windows.add(records, matches, now)
-                alerts = self._score(closed, now)
-                try:
-                    saved = self.store.commit(
-                        checkpoints=[chunk.checkpoint],
-                        lines={source: len(lines)},
-                        errors=errors,
-                        alerts=alerts,
-                    )
-                except StateError as exc:
-                    self.failure = exc
-                    raise
-                self.lines += len(lines)
-                done.lines += len(lines)
-                done.alerts.extend(saved)
-                done.errors.extend(errors)
-                done.windows += len(closed)
+                records = self.joiner.feed(self.parser.parse_batch(chunk.lines), self.clock.now())
+                self._process(source, records, self._hold_back(source, chunk.checkpoint), done)
+            # Nothing more to read now: a pending record that is not inside a stack
+            # trace is complete (a logger writes a record and its trace at once); a
+            # stack waits for its next lines up to the joiner's timeout.
             now = self.clock.now()
+            settled = self.joiner.flush_source(source, settled=source not in self.joiner.due(now))
+            if settled:
+                held = self._held.pop(source, None)
+                if held is not None and not self.tailer.tracks(held.key):
+                    held = None  # closed since: its checkpoint was dropped with it
+                self._process(source, settled, held, done)
             closed = self.windows.close_due(source, now)
             if closed:
-                done.alerts.extend(self.store.commit(alerts=self._score(closed, now)))
+                done.alerts.extend(self._commit(alerts=self._score(closed, now)))
                 done.windows += len(closed)
             self.alerts_raised += len(done.alerts)
             return done
+
+    def _hold_back(self, source: str, checkpoint: Checkpoint) -> Checkpoint:
+        """The checkpoint of a chunk, stopped at the start of a pending multi-line
+        record: its lines are not processed yet, so a restart must read them again."""
+        start = self.joiner.pending_start(source)
+        if start is None or start.path != checkpoint.path:
+            self._held.pop(source, None)
+            return checkpoint
+        self._held[source] = checkpoint
+        return replace(checkpoint, offset=start.offset, line_number=start.line_number - 1)
+
+    def _process(
+        self,
+        source: str,
+        records: list[Record],
+        checkpoint: Checkpoint | None,
+        done: Processed,
+    ) -> None:
+        """Mine, count and score completed records; commit them with ``checkpoint``."""
+        matches = self.miner.add_batch(records)
+        errors = self.summary.update(records, matches)
+        now = self.clock.now()
+        closed = self.windows.add(records, matches, now)
+        alerts = self._score(closed, now)
+        released = self.joiner.released_lines - self._released
+        self._released = self.joiner.released_lines
+        saved = self._commit(
+            checkpoints=[checkpoint] if checkpoint is not None else [],
+            lines={source: released} if released else None,
+            errors=errors,
+            alerts=alerts,
+        )
+        self.lines += released
+        done.lines += released
+        done.alerts.extend(saved)
+        done.errors.extend(errors)
+        done.windows += len(closed)
+
+    def _commit(
+        self,
+        checkpoints: list[Checkpoint] | None = None,
+        lines: dict[str, int] | None = None,
+        errors: list[ErrorStat] | None = None,
+        alerts: list[Alert] | None = None,
+    ) -> list[Alert]:
+        try:
+            return self.store.commit(
+                checkpoints=checkpoints or [], lines=lines, errors=errors or [],
+                alerts=alerts or [],
+            )  # fmt: skip
+        except StateError as exc:
+            # The tailer is past these lines: committing a later position would lose
+            # them, so refuse all further work (see process_source).
+            self.failure = exc
+            raise
 
     def _follow(self, path: str) -> str:
         try:
@@ -206,7 +256,7 @@ class Pipeline:
         """Streams that have a window to close or a partial line to flush by now."""
         with self._lock:
             now = self.clock.now()
-            return set(self.windows.due(now)) | self.tailer.due(now)
+            return set(self.windows.due(now)) | self.tailer.due(now) | set(self.joiner.due(now))
 
     def sources_for(self, paths: set[str]) -> set[str]:
         with self._lock:

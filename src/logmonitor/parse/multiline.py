@@ -144,12 +144,31 @@ class MultilineJoiner:
         self.max_bytes = max_bytes
         self.max_sources = max_sources
         self.dropped_lines = 0
+        self.released_lines = 0  # lines of every completed record, joined or dropped
         self._pending: dict[str, _Pending] = {}  # least recently fed first
 
     @property
     def pending_sources(self) -> int:
         """How many sources have an entry waiting for its next line."""
         return len(self._pending)
+
+    def pending_start(self, source: str) -> LogLine | None:
+        """The first line of ``source``'s pending entry: where a checkpoint must stop."""
+        entry = self._pending.get(source)
+        return None if entry is None else entry.first.line
+
+    def due(self, now: float) -> list[str]:
+        """Sources whose pending entry has had no new line for ``timeout`` seconds."""
+        return [s for s, e in self._pending.items() if now - e.last_at >= self.timeout]
+
+    def flush_source(self, source: str, settled: bool = False) -> list[Record]:
+        """Complete ``source``'s pending entry now (all of it, or with ``settled``
+        only when it is not inside a stack trace, whose next lines may still come)."""
+        entry = self._pending.get(source)
+        if entry is None or (settled and entry.kind is not None):
+            return []
+        del self._pending[source]
+        return [self._complete(entry)]
 
     def feed(self, records: Sequence[Record], now: float) -> list[Record]:
         """Consume a batch; return the records completed by it, in completion order."""
@@ -182,8 +201,7 @@ class MultilineJoiner:
 
     def flush_due(self, now: float) -> list[Record]:
         """Complete the entries that have had no new line for ``timeout`` seconds."""
-        due = [s for s, e in self._pending.items() if now - e.last_at >= self.timeout]
-        return [self._complete(self._pending.pop(source)) for source in due]
+        return [self._complete(self._pending.pop(source)) for source in self.due(now)]
 
     def flush_all(self) -> list[Record]:
         """Complete every pending entry (at shutdown, or at the end of a replay)."""
@@ -287,8 +305,8 @@ class MultilineJoiner:
         entry.dropped += 1
         self.dropped_lines += 1
 
-    @staticmethod
-    def _complete(entry: _Pending) -> Record:
+    def _complete(self, entry: _Pending) -> Record:
+        self.released_lines += 1 + len(entry.texts) + entry.dropped
         record = entry.first
         if not entry.texts and entry.dropped == 0:
             return record

@@ -354,6 +354,10 @@ class Tailer:
 
     # -------------------------------------------------------------------- reading
 
+    def tracks(self, key: FileKey) -> bool:
+        """Whether the file with this identity is still followed."""
+        return key in self._files
+
     def sources(self) -> list[str]:
         return sorted(self._by_source)
 
