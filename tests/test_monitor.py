@@ -579,3 +579,28 @@ def test_a_pending_stack_trace_is_read_again_after_a_restart_not_lost(
     second.stop()
     with closing(sqlite3.connect(tmp_path / "s.db")) as db:
         assert db.execute("SELECT SUM(lines) FROM sources").fetchone()[0] == 7
+
+
+def test_rotation_completes_a_pending_record_with_its_own_files_position(
+    log_dir: Path, tmp_path: Path
+) -> None:
+    """A record pending at the end of a file that is then rotated is completed by
+    the new file's first chunk; the old file's read position must move past it, or
+    the next run reads (and counts) it again."""
+    path = log_dir / "app.log"
+    path.touch()
+    with small_monitor(log_dir, tmp_path, poll_interval=0.05) as first:
+        append(path, normal_lines(0, 3))
+        wait_for(lambda: first.status().lines == 3)
+        append(path, [*normal_lines(3, 2), *JAVA_STACK])  # the stack stays pending
+        path.rename(log_dir / "app.log.1")
+        append(path, normal_lines(10, 2))
+        wait_for(lambda: first.status().lines == 3 + 2 + len(JAVA_STACK) + 2)
+        assert dict(first.error_summary) == {"java.io.IOException": 1}
+    with small_monitor(log_dir, tmp_path, poll_interval=0.05) as second:
+        append(path, normal_lines(20, 1))
+        wait_for(lambda: second.status().lines == 3 + 2 + len(JAVA_STACK) + 2 + 1)
+    with closing(sqlite3.connect(tmp_path / "s.db")) as db:
+        assert db.execute("SELECT SUM(lines) FROM sources").fetchone()[0] == 12
+        counts = db.execute("SELECT count FROM errors WHERE error_type = 'java.io.IOException'")
+        assert counts.fetchone()[0] == 1

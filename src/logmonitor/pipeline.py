@@ -34,7 +34,7 @@ from .parse.multiline import MultilineJoiner
 from .patterns.miner import Drain3Miner
 from .records import Alert, Record, Score, Window
 from .sources.base import SourceStats
-from .sources.checkpoint import Checkpoint
+from .sources.checkpoint import Checkpoint, FileKey
 from .sources.tail import Tailer
 from .sources.watch import Watcher
 from .store import Store
@@ -88,7 +88,10 @@ class Pipeline:
         # One pending record per file at most, so it never evicts (max_files bounds it).
         self.joiner = MultilineJoiner(max_sources=settings.max_files + 1)
         self._released = 0  # joiner.released_lines already committed
-        self._held: dict[str, Checkpoint] = {}  # full checkpoints held back by a pending record
+        # Per file: the full checkpoint of its last chunk while a record of it is
+        # pending; per source: the file its pending record belongs to.
+        self._held: dict[FileKey, Checkpoint] = {}
+        self._pending_file: dict[str, FileKey] = {}
         self.miner = Drain3Miner(max_templates=settings.max_templates)
         self.windows = WindowCounter(settings.window_seconds, settings.window_grace)
         self.detector = IsolationForestDetector(
@@ -144,18 +147,19 @@ class Pipeline:
                 source = self._follow(source)
             done = Processed(source)
             while (chunk := self.tailer.read(source)) is not None:
+                key = chunk.checkpoint.key
+                if self._pending_file.get(source, key) != key:
+                    # A record never spans two files (rotation): complete the older
+                    # file's pending record first, with that file's checkpoint.
+                    self._release(source, self.joiner.flush_source(source), done)
                 records = self.joiner.feed(self.parser.parse_batch(chunk.lines), self.clock.now())
                 self._process(source, records, self._hold_back(source, chunk.checkpoint), done)
             # Nothing more to read now: a pending record that is not inside a stack
             # trace is complete (a logger writes a record and its trace at once); a
             # stack waits for its next lines up to the joiner's timeout.
             now = self.clock.now()
-            settled = self.joiner.flush_source(source, settled=source not in self.joiner.due(now))
-            if settled:
-                held = self._held.pop(source, None)
-                if held is not None and not self.tailer.tracks(held.key):
-                    held = None  # closed since: its checkpoint was dropped with it
-                self._process(source, settled, held, done)
+            due = source in self.joiner.due(now)
+            self._release(source, self.joiner.flush_source(source, settled=not due), done)
             closed = self.windows.close_due(source, now)
             if closed:
                 done.alerts.extend(self._commit(alerts=self._score(closed, now)))
@@ -165,13 +169,27 @@ class Pipeline:
 
     def _hold_back(self, source: str, checkpoint: Checkpoint) -> Checkpoint:
         """The checkpoint of a chunk, stopped at the start of a pending multi-line
-        record: its lines are not processed yet, so a restart must read them again."""
+        record: its lines are not processed yet, so a restart must read them again.
+        The pending record's lines are all of this chunk's file (see process_source)."""
         start = self.joiner.pending_start(source)
-        if start is None or start.path != checkpoint.path:
-            self._held.pop(source, None)
+        if start is None:
+            self._held.pop(checkpoint.key, None)
+            self._pending_file.pop(source, None)
             return checkpoint
-        self._held[source] = checkpoint
+        self._held[checkpoint.key] = checkpoint
+        self._pending_file[source] = checkpoint.key
         return replace(checkpoint, offset=start.offset, line_number=start.line_number - 1)
+
+    def _release(self, source: str, records: list[Record], done: Processed) -> None:
+        """Process a completed pending record; its file's read position moves to
+        where the last chunk of that file ended."""
+        if not records:
+            return
+        key = self._pending_file.pop(source, None)
+        held = self._held.pop(key, None) if key is not None else None
+        if held is not None and not self.tailer.tracks(held.key):
+            held = None  # closed since: its checkpoint was dropped with it
+        self._process(source, records, held, done)
 
     def _process(
         self,
