@@ -7,7 +7,7 @@ and where the time goes.
   so its peak RSS (``VmHWM``, or ``getrusage`` where there is no ``/proc``) is its
   own; the baseline is the child's peak after imports, before the monitor is built.
 * **split**: in this process, the same lines read by a fresh ``Tailer``, then
-  ``LineParser.parse_batch`` and ``Drain3Miner.add_batch`` on each chunk, each
+  ``LineParser.parse_batch`` and ``TemplateMiner.add_batch`` on each chunk, each
   timed alone, so the table can say which stage the end-to-end time goes to.
   What the three do not cover (windows, error summary, Isolation Forest, SQLite
   commits, and the child's own noise) is shown by difference.
@@ -99,13 +99,13 @@ def _split(directory: Path) -> dict[str, Any]:
     """Tail, parse and mine the same lines, timing each stage alone."""
     from logmonitor.clock import SystemClock
     from logmonitor.parse.formats import LineParser
-    from logmonitor.patterns.miner import Drain3Miner
+    from logmonitor.patterns.miner import TemplateMiner
     from logmonitor.sources.tail import Tailer, TailSettings
 
     clock = SystemClock()
     tailer = Tailer(TailSettings(paths=(str(directory),), from_beginning=True), clock)
     parser = LineParser(clock)
-    miner = Drain3Miner()
+    miner = TemplateMiner()
     spent = {"tail": 0.0, "parse": 0.0, "mine": 0.0}
     lines = 0
     try:
@@ -144,7 +144,7 @@ def run(options: Options | None = None) -> dict[str, Any]:
     progress(f"e2e: LogMonitor.process_log_file over {data.lines:,} lines (child process)")
     e2e = _child(data.directory, data.path)
     progress(f"e2e: {e2e['seconds']:.1f}s, {e2e['lines_per_second']:,.0f} lines/s")
-    progress("e2e: split pass (Tailer.read, LineParser.parse_batch, Drain3Miner.add_batch)")
+    progress("e2e: split pass (Tailer.read, LineParser.parse_batch, TemplateMiner.add_batch)")
     split = _split(data.directory)
     covered = sum(s["seconds"] for s in split["stages"].values())
     return {
@@ -161,7 +161,7 @@ def table(result: dict[str, Any]) -> str:
     labels = {
         "tail": "tail only (Tailer.read)",
         "parse": "parse only (LineParser.parse_batch)",
-        "mine": "mine only (Drain3Miner.add_batch)",
+        "mine": "mine only (TemplateMiner.add_batch)",
     }
     rows: list[list[object]] = [
         ["end-to-end (process_log_file)", e2e["lines_per_second"], total, "100%"]

@@ -31,7 +31,7 @@ from .config import Settings, default_state_path, load_settings
 from .errors import LogMonitorError, MonitorStateError, SourceError, StateError
 from .monitor import LogMonitor
 from .patterns.inventory import Inventory
-from .patterns.miner import Drain3Miner
+from .patterns.miner import TemplateMiner
 from .pipeline import Status
 from .sinks.console import ConsoleSink
 from .sinks.jsonl import JsonlSink
@@ -334,7 +334,7 @@ def _summary_loop(
 )
 def patterns(files: Sequence[str], fmt: str, per_line: bool, max_templates: int) -> None:
     """List the templates of FILES with counts and an example: what is in these logs."""
-    inventory = Inventory(Drain3Miner(max_templates=max_templates))
+    inventory = Inventory(TemplateMiner(max_templates=max_templates))
     err = Console(stderr=True)
     total = 0
     for path in files:

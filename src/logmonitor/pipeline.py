@@ -31,7 +31,7 @@ from .errors import SourceError, StateError
 from .features.windows import WindowCounter
 from .parse.formats import LineParser
 from .parse.multiline import MultilineJoiner
-from .patterns.miner import Drain3Miner
+from .patterns.miner import TemplateMiner
 from .records import Alert, Record, Score, Window
 from .sources.base import SourceStats
 from .sources.checkpoint import Checkpoint, FileKey
@@ -92,7 +92,7 @@ class Pipeline:
         # pending; per source: the file its pending record belongs to.
         self._held: dict[FileKey, Checkpoint] = {}
         self._pending_file: dict[str, FileKey] = {}
-        self.miner = Drain3Miner(max_templates=settings.max_templates)
+        self.miner = TemplateMiner(max_templates=settings.max_templates)
         self.windows = WindowCounter(settings.window_seconds, settings.window_grace)
         self.detector = IsolationForestDetector(
             model,

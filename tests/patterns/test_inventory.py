@@ -77,7 +77,7 @@ def test_cli_patterns_formats(tmp_path: Path) -> None:
     as_json = json.loads(run_cli("--format", "json", path).stdout)
     assert [row["count"] for row in as_json] == [3, 1]
     as_csv = list(csv.DictReader(io.StringIO(run_cli("--format", "csv", path).stdout)))
-    assert as_csv[0]["template"] == "request <NUM> served in <NUM> ms"
+    assert as_csv[0]["template"] == "request <*> served in <*> ms"
     assert as_csv[0]["count"] == "3"
     table = run_cli(path)
     assert table.returncode == 0
@@ -90,7 +90,7 @@ def test_cli_patterns_per_line_csv(tmp_path: Path) -> None:
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["line_number", "template_id", "template"]
     assert [row[0] for row in rows[1:]] == ["1", "2", "3", "4"]
-    assert rows[1][2] == "request <NUM> served in <NUM> ms"
+    assert rows[1][2] == "request <*> served in <*> ms"
     two = run_cli("--per-line", path, str(write(tmp_path / "b.log", LINES[:1])))
     header, *body = list(csv.reader(io.StringIO(two.stdout)))
     assert header == ["file", "line_number", "template_id", "template"]
