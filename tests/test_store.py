@@ -147,8 +147,8 @@ def test_alerts_limit_and_since(store: Store) -> None:
 
 
 def test_roots(db_path: Path, store: Store) -> None:
-    store.add_roots(["/logs", "/more"])
-    store.add_roots(["/logs"])
+    store.commit(roots=["/logs", "/more"])
+    store.commit(roots=["/logs"])
     store = reopen(store, db_path)
     assert store.roots() == {"/logs", "/more"}
     store.close()

@@ -244,13 +244,8 @@ class LogMonitor:
 
     def status(self) -> Status:
         """Sources, counts and the model's state, for status screens."""
-        status = self._ready().status()
         runner = self._runner
-        if runner is not None:
-            from dataclasses import replace
-
-            status = replace(status, polling=runner.polling)
-        return status
+        return self._ready().status(polling=runner is not None and runner.polling)
 
     def recent_alerts(self, limit: int = 100) -> list[Alert]:
         """Alerts from the state file, this run's and earlier runs', oldest first."""

@@ -302,7 +302,8 @@ class Pipeline:
         with self._lock:
             return self.summary.report(n)
 
-    def status(self) -> Status:
+    def status(self, polling: bool = False) -> Status:
+        """A snapshot; ``polling`` is the runner's, which the pipeline cannot see."""
         with self._lock:
             return Status(
                 sources=tuple(self.tailer.stats()),
@@ -313,7 +314,7 @@ class Pipeline:
                 model_ready=self.detector.ready,
                 alerts=self.alerts_raised,
                 open_windows=self.windows.open_windows(),
-                polling=False,
+                polling=polling,
                 last_score=self.last_score,
             )
 

@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -178,9 +178,6 @@ class Store:
         )  # fmt: skip
 
     # ------------------------------------------------------------------ writing
-
-    def add_roots(self, roots: Iterable[str]) -> None:
-        self.commit(roots=list(roots))
 
     def commit(
         self,

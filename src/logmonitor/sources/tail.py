@@ -450,7 +450,7 @@ class Tailer:
         directory) would take the file as new and read its history.
         """
         unsaved, self._unsaved = self._unsaved, []
-        return [self._checkpoint(f) for f in unsaved if f.key in self._files]
+        return [self._checkpoint(f) for f in unsaved if self.tracks(f.key)]
 
     def _split(self, f: _File, data: bytes, out: list[LogLine], now: float) -> None:
         limit = self.settings.max_line_bytes
