@@ -319,3 +319,18 @@ def test_memory_store() -> None:
     assert store.line_counts() == {"a": 1}
     assert len(store.alerts()) == 1
     store.close()
+
+
+def test_state_values_round_trip_replace_and_commit_atomically(
+    db_path: Path, store: Store
+) -> None:
+    assert store.state("miner") is None
+    store.commit(state={"miner": {"version": 1, "n": [1, 2]}}, saved_at=5.0)
+    store.commit(state={"miner": {"version": 1, "n": [3]}, "miner.ids": {"floor": 9}})
+    store = reopen(store, db_path)
+    assert store.state("miner") == {"version": 1, "n": [3]}
+    assert store.state("miner.ids") == {"floor": 9}
+    with pytest.raises(StateError):  # not JSON: nothing of the batch is written
+        store.commit(checkpoints=[checkpoint()], state={"miner": {1, 2}})
+    assert store.state("miner") == {"version": 1, "n": [3]}
+    assert store.checkpoints() == {}

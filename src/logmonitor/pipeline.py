@@ -10,6 +10,13 @@ interleave.
 rescans the directories every ``poll_interval`` seconds, and calls the per-file
 hook for every stream that has work: new lines, a window to close, a partial
 line to flush.
+
+What the miner learned is saved in the same transactions: its snapshot whenever it
+changed and ``SNAPSHOT_SECONDS`` have passed (and at :meth:`Pipeline.close`), and,
+more often and cheaply, a floor for template ids. After a ``kill -9`` the templates
+learned since the last snapshot are learned again when their lines recur, under new
+ids above the floor: an id that reached the state file (in an alert) never comes
+back meaning another template.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sklearn.ensemble import IsolationForest
 
@@ -28,7 +36,7 @@ from .clock import Clock
 from .config import Settings
 from .detect.iforest import IsolationForestDetector
 from .errors import SourceError, StateError
-from .features.windows import WindowCounter
+from .features.windows import WindowCounter, resolve_ids
 from .parse.formats import LineParser
 from .parse.multiline import MultilineJoiner
 from .patterns.miner import TemplateMiner
@@ -39,7 +47,14 @@ from .sources.tail import Tailer
 from .sources.watch import Watcher
 from .store import Store
 
-__all__ = ["Pipeline", "Processed", "Runner", "Status"]
+__all__ = ["SNAPSHOT_SECONDS", "Pipeline", "Processed", "Runner", "Status"]
+
+# How often, at most, the miner's snapshot is rewritten while it keeps learning: the
+# snapshot of 10,000 templates is a few MB of JSON, too much for every commit.
+SNAPSHOT_SECONDS = 30.0
+# Template ids are reserved in blocks of this many (a cheap row, rewritten only when
+# the miner comes within a quarter block of the floor).
+_ID_BLOCK = 1024
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +107,10 @@ class Pipeline:
         # pending; per source: the file its pending record belongs to.
         self._held: dict[FileKey, Checkpoint] = {}
         self._pending_file: dict[str, FileKey] = {}
-        self.miner = TemplateMiner(max_templates=settings.max_templates)
+        self.miner = self._load_miner(store, settings.max_templates)
+        self._saved_revision = self.miner.revision
+        self._saved_at = clock.now()
+        self._id_floor = self.miner.next_id
         self.windows = WindowCounter(settings.window_seconds, settings.window_grace)
         self.detector = IsolationForestDetector(
             model,
@@ -111,6 +129,50 @@ class Pipeline:
         # The write error that stopped processing; see process_source.
         self.failure: StateError | None = None
         self._lock = threading.RLock()
+
+    @staticmethod
+    def _load_miner(store: Store, max_templates: int) -> TemplateMiner:
+        """The miner of the last run (same template ids), else a new one. Raises
+        :class:`StateError` for a snapshot this version cannot read."""
+        saved = store.state("miner")
+        if saved is None:
+            miner = TemplateMiner(max_templates=max_templates)
+        else:
+            try:
+                miner = TemplateMiner.from_snapshot(saved)
+            except StateError as exc:
+                raise StateError(
+                    f"{store.path}: the saved template miner state cannot be read ({exc}); "
+                    "upgrade LogMonitor if a newer one wrote it, else move the state file "
+                    "away to start afresh"
+                ) from exc
+            miner.max_templates = max_templates  # the setting wins; a smaller cap evicts
+        # Ids given after the snapshot (or before a first one) were saved only as a
+        # floor: start above it.
+        ids = store.state("miner.ids")
+        if isinstance(ids, dict) and isinstance(ids.get("floor"), int):
+            miner.reserve_ids(ids["floor"])
+        return miner
+
+    def _learned(self, now: float, force: bool = False) -> dict[str, Any]:
+        """What of the miner's state to save with this commit (see the module doc)."""
+        out: dict[str, Any] = {}
+        miner = self.miner
+        if miner.next_id + _ID_BLOCK // 4 > self._id_floor:
+            out["miner.ids"] = {"floor": miner.next_id + _ID_BLOCK}
+        if miner.revision != self._saved_revision and (
+            force or now - self._saved_at >= SNAPSHOT_SECONDS
+        ):
+            out["miner"] = miner.to_snapshot()
+        return out
+
+    def _saved(self, state: dict[str, Any], now: float) -> None:
+        """Note what a successful commit saved."""
+        if "miner.ids" in state:
+            self._id_floor = state["miner.ids"]["floor"]
+        if "miner" in state:
+            self._saved_revision = self.miner.revision
+            self._saved_at = now
 
     # ------------------------------------------------------------- per stream
 
@@ -211,6 +273,7 @@ class Pipeline:
             lines={source: released} if released else None,
             errors=errors,
             alerts=alerts,
+            now=now,
         )
         self.lines += released
         done.lines += released
@@ -224,17 +287,23 @@ class Pipeline:
         lines: dict[str, int] | None = None,
         errors: list[ErrorStat] | None = None,
         alerts: list[Alert] | None = None,
+        now: float | None = None,
+        force: bool = False,
     ) -> list[Alert]:
+        now = self.clock.now() if now is None else now
+        state = self._learned(now, force)
         try:
-            return self.store.commit(
+            saved = self.store.commit(
                 checkpoints=checkpoints or [], lines=lines, errors=errors or [],
-                alerts=alerts or [],
+                alerts=alerts or [], state=state, saved_at=now,
             )  # fmt: skip
         except StateError as exc:
             # The tailer is past these lines: committing a later position would lose
             # them, so refuse all further work (see process_source).
             self.failure = exc
             raise
+        self._saved(state, now)
+        return saved
 
     def _follow(self, path: str) -> str:
         try:
@@ -251,6 +320,8 @@ class Pipeline:
     def _score(self, windows: list[Window], now: float) -> list[Alert]:
         if not windows:
             return []
+        # Count by the ids templates have now, not when their lines arrived.
+        windows = [resolve_ids(w, self.miner.resolve) for w in windows]
         detector = self.detector
         alerts: list[Alert] = []
         normal = windows
@@ -319,8 +390,15 @@ class Pipeline:
             )
 
     def close(self) -> None:
+        """Save what the miner learned since the last snapshot; release the files."""
         with self._lock:
-            self.tailer.close()
+            try:
+                if self.failure is None and self.miner.revision != self._saved_revision:
+                    self._commit(force=True)
+            except StateError:
+                logger.warning("could not save the template snapshot: %s", self.failure)
+            finally:
+                self.tailer.close()
 
 
 class Runner:

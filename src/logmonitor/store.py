@@ -1,4 +1,5 @@
-"""LogMonitor's state in one SQLite file (WAL): read offsets, counts, alerts.
+"""LogMonitor's state in one SQLite file (WAL): read offsets, counts, alerts, and
+what the stages learned (the template miner's snapshot, as versioned JSON).
 
 Everything one processed chunk changes (its checkpoint, the line and error
 counts it adds, the alerts it raised) is written in one transaction, so after a
@@ -53,6 +54,9 @@ CREATE TABLE IF NOT EXISTS alerts (
     samples TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts (time);
+CREATE TABLE IF NOT EXISTS state (
+    name TEXT PRIMARY KEY, data TEXT NOT NULL, saved_at REAL NOT NULL
+);
 """
 _OTHER_PROGRAM = "belongs to another program; move it away or pass --state with another path"
 
@@ -154,6 +158,23 @@ class Store:
         )
         return [ErrorStat(*r) for r in rows]
 
+    def state(self, name: str) -> Any:
+        """The JSON value saved under ``name`` (e.g. ``"miner"``), or None.
+
+        A value that is not JSON (the file was edited or damaged) raises
+        :class:`StateError`: starting without the learned state would silently
+        renumber templates, so the operator decides."""
+        rows = self._all("SELECT data FROM state WHERE name = ?", (name,))
+        if not rows:
+            return None
+        try:
+            return json.loads(rows[0][0])
+        except ValueError as exc:
+            raise StateError(
+                f"{self.path}: the saved {name!r} state is not valid JSON ({exc}); "
+                "move the state file away to start afresh"
+            ) from exc
+
     def alerts(self, limit: int = 100, since_id: int = 0) -> list[Alert]:
         """The newest ``limit`` alerts after ``since_id``, oldest first."""
         rows = self._all(
@@ -187,8 +208,14 @@ class Store:
         errors: Sequence[ErrorStat] = (),
         alerts: Sequence[Alert] = (),
         roots: Sequence[str] = (),
+        state: Mapping[str, Any] | None = None,
+        saved_at: float = 0.0,
     ) -> list[Alert]:
         """Write one processed batch atomically; return ``alerts`` with their ids.
+
+        ``state`` maps names to JSON values that replace what was saved under them
+        (``saved_at`` is recorded beside each), in the same transaction as the
+        positions they were learned up to.
 
         ``roots`` are directories now watched: stored with the start positions of
         the files first found in them, so a crash cannot leave a known root whose
@@ -221,6 +248,11 @@ class Store:
                     " example = excluded.example, source = excluded.source",
                     [(e.error_type, e.count, e.first_seen, e.last_seen, e.example, e.source)
                      for e in errors],
+                )  # fmt: skip
+                db.executemany(
+                    "INSERT OR REPLACE INTO state (name, data, saved_at) VALUES (?, ?, ?)",
+                    [(name, json.dumps(value, separators=(",", ":")), saved_at)
+                     for name, value in (state or {}).items()],
                 )  # fmt: skip
                 for alert in alerts:
                     cursor = db.execute(

@@ -230,3 +230,18 @@ def test_replay_is_deterministic() -> None:
     first = run()
     assert first == run()
     assert sum(w.lines for w in first) == 100  # type: ignore[attr-defined]
+
+
+def test_resolve_ids_adds_up_counts_of_merged_templates() -> None:
+    from logmonitor.features.windows import resolve_ids
+    from logmonitor.records import Sample, Window
+
+    window = Window(
+        "a", 0.0, 60.0, ((1, 5), (2, 3), (3, 1)), 9, 0, new_templates=(2, 3),
+        samples=(Sample("a", 7, "x", 3),),
+    )  # fmt: skip
+    merged = resolve_ids(window, lambda t: {3: 2}.get(t, t))
+    assert merged.counts == ((1, 5), (2, 4))
+    assert merged.new_templates == (2,)
+    assert merged.samples[0].template_id == 2
+    assert resolve_ids(window, lambda t: t) is window

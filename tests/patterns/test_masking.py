@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logmonitor.patterns import masking, miner, snapshot
+from logmonitor.patterns import drain3, masking, miner, snapshot
 from logmonitor.patterns.masking import (
     DIGIT_FOLD,
     VARIABLE,
@@ -24,7 +24,7 @@ from logmonitor.patterns.masking import (
 )
 
 
-@pytest.mark.parametrize("module", [masking, miner, snapshot])
+@pytest.mark.parametrize("module", [drain3, masking, miner, snapshot])
 def test_doctests(module: ModuleType) -> None:
     failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert tried > 0

@@ -392,3 +392,18 @@ def test_grouping_accuracy_on_loghub_2k(shared_data: Path) -> None:
     mean = sum(scores.values()) / len(scores)
     assert mean >= MEAN_GA_FLOOR, scores
     assert min(scores.values()) >= SYSTEM_GA_FLOOR, scores
+
+
+def test_revision_counts_learning_and_reserved_ids_are_never_given() -> None:
+    miner = TemplateMiner()
+    assert miner.revision == 0
+    mine(miner, "took 1 ms", "took 2 ms")
+    learned = miner.revision
+    assert learned > 0
+    mine(miner, "took 3 ms", "took 4 ms")  # cached shapes: nothing learned
+    assert miner.revision == learned
+    miner.reserve_ids(100)
+    miner.reserve_ids(50)  # a floor never lowers
+    (match,) = mine(miner, "a brand new line")
+    assert match.template_id == 100
+    assert miner.next_id == 101

@@ -15,12 +15,12 @@ window are counted into it: windows never reopen. One window is open per source
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from ..records import Match, Record, Sample, Window
 
-__all__ = ["WindowCounter"]
+__all__ = ["WindowCounter", "resolve_ids"]
 
 _FUTURE_SLACK = 300.0
 
@@ -51,6 +51,29 @@ class _Open:
             new_templates=tuple(self.new_templates),
             samples=tuple(self.samples),
         )
+
+
+def resolve_ids(window: Window, resolve: Callable[[int], int]) -> Window:
+    """``window`` with each template id mapped through ``resolve`` (the miner's: an
+    id merged into an older template since its lines were counted becomes the
+    survivor's), counts of ids that now mean one template added up.
+
+    >>> w = Window("a", 0.0, 60.0, ((2, 3), (1, 1)), 4, 0, new_templates=(2,))
+    >>> resolve_ids(w, lambda t: {2: 1}.get(t, t)).counts
+    ((1, 4),)
+    """
+    if all(resolve(t) == t for t, _ in window.counts):
+        return window
+    counts: dict[int, int] = {}
+    for template_id, n in window.counts:
+        survivor = resolve(template_id)
+        counts[survivor] = counts.get(survivor, 0) + n
+    return replace(
+        window,
+        counts=tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+        new_templates=tuple(dict.fromkeys(resolve(t) for t in window.new_templates)),
+        samples=tuple(replace(s, template_id=resolve(s.template_id)) for s in window.samples),
+    )
 
 
 class WindowCounter:

@@ -1,0 +1,152 @@
+"""What the stages learn survives a restart: template ids keep their meaning.
+
+White-box where it must be: the miner is read through the monitor's pipeline to
+see which id a line gets, without changing the running miner (a copy is mined).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from logmonitor import FakeClock, LogMonitor, StateError
+from logmonitor.patterns.miner import TemplateMiner
+from logmonitor.pipeline import SNAPSHOT_SECONDS
+from logmonitor.records import LogLine, Record
+from logmonitor.store import Store
+
+KINDS = [
+    "INFO user {n} logged in from 10.0.0.{n}",
+    "WARN cache miss for key k{n} after {n} ms",
+    "ERROR job {n} failed: ValueError: bad input",
+    "INFO served /index.html in {n} ms",
+]
+
+
+def lines(start: int, count: int = 8) -> list[str]:
+    return [kind.format(n=n) for n in range(start, start + count) for kind in KINDS]
+
+
+def append(path: Path, texts: list[str]) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("".join(t + "\n" for t in texts))
+
+
+def ids_now(monitor: LogMonitor, texts: list[str]) -> dict[str, int]:
+    """The template id each text would get from the monitor's miner now (mined by a
+    copy, so the monitor's own miner is left as it was)."""
+    copy = TemplateMiner.from_snapshot(monitor._ready().miner.to_snapshot())
+    records = [Record(LogLine("s", "s", t, 0, 0, 1, 0.0), message=t) for t in texts]
+    return {m.template: m.template_id for m in copy.add_batch(records)}
+
+
+def open_monitor(log_dir: Path, state: str, clock: FakeClock) -> LogMonitor:
+    return LogMonitor([str(log_dir)], 0.5, state=state, clock=clock, from_beginning=True)
+
+
+def test_template_ids_survive_a_clean_restart(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = log_dir / "app.log"
+    append(app, lines(0))
+    state = str(tmp_path / "s.db")
+    first = open_monitor(log_dir, state, clock)
+    first.process_log_file(str(app))
+    before = ids_now(first, lines(100, 2))
+    assert len(set(before.values())) == len(KINDS)
+    first.stop()  # saves the snapshot although SNAPSHOT_SECONDS have not passed
+
+    with closing(Store(state)) as store:
+        assert store.state("miner")["version"] >= 1
+    second = open_monitor(log_dir, state, clock)
+    try:
+        assert ids_now(second, lines(200, 2)) == before
+        # A new kind of line gets an id no earlier template had.
+        append(app, ["DEBUG entirely new shape of line number 7"])
+        second.process_log_file(str(app))
+        new = ids_now(second, ["DEBUG entirely new shape of line number 8"])
+        assert set(new.values()).isdisjoint(before.values())
+    finally:
+        second.stop()
+
+
+def test_the_snapshot_is_saved_while_running_once_its_interval_has_passed(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = log_dir / "app.log"
+    state = str(tmp_path / "s.db")
+    monitor = open_monitor(log_dir, state, clock)
+    try:
+        append(app, lines(0))
+        monitor.process_log_file(str(app))
+        with closing(Store(state)) as store:
+            assert store.state("miner") is None  # learned, but too soon to rewrite
+            assert store.state("miner.ids")["floor"] > max(ids_now(monitor, lines(9)).values())
+        clock.advance(SNAPSHOT_SECONDS + 1)
+        append(app, lines(20, 1))  # known shapes: the next commit carries the snapshot
+        monitor.process_log_file(str(app))
+        with closing(Store(state)) as store:
+            saved = TemplateMiner.from_snapshot(store.state("miner"))
+        assert len(saved) == len(KINDS)
+    finally:
+        monitor.stop()
+
+
+def test_after_a_crash_ids_given_since_the_snapshot_are_never_reused(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = log_dir / "app.log"
+    append(app, lines(0))
+    state = str(tmp_path / "s.db")
+    first = open_monitor(log_dir, state, clock)
+    first.process_log_file(str(app))
+    given = set(ids_now(first, lines(50, 1)).values())
+    # A crash: the process dies before any snapshot (less than SNAPSHOT_SECONDS of
+    # learning, no clean stop). Only the committed rows remain.
+    pipeline = first._ready()
+    pipeline._saved_revision = pipeline.miner.revision
+    first.stop()
+    with closing(Store(state)) as store:
+        assert store.state("miner") is None
+
+    second = open_monitor(log_dir, state, clock)
+    try:
+        append(app, [t.replace("INFO", "NOTICE") for t in lines(300, 2)])
+        second.process_log_file(str(app))
+        assert ids_now(second, lines(400, 1))  # the kinds are learned again...
+        assert min(ids_now(second, lines(400, 1)).values()) > max(given)  # ...above the floor
+    finally:
+        second.stop()
+
+
+def test_an_unreadable_snapshot_stops_the_start_with_the_fix(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    state = str(tmp_path / "s.db")
+    Store(state).close()  # a state file of this version, with no learned state yet
+    with closing(sqlite3.connect(state)) as db, db:
+        db.execute("INSERT INTO state VALUES ('miner', '{not json', 0)")
+    monitor = open_monitor(log_dir, state, clock)
+    with pytest.raises(StateError, match="move the state file away"):
+        monitor.process_log_file(str(log_dir / "none.log"))
+    monitor.stop()
+
+
+def test_a_snapshot_of_a_newer_version_is_refused(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    state = str(tmp_path / "s.db")
+    Store(state).close()  # a state file of this version, with no learned state yet
+    with closing(sqlite3.connect(state)) as db, db:
+        db.execute(
+            "INSERT INTO state VALUES ('miner', ?, 0)",
+            (json.dumps({**TemplateMiner().to_snapshot(), "version": 999}),),
+        )
+    monitor = open_monitor(log_dir, state, clock)
+    with pytest.raises(StateError, match=r"version 999 .*upgrade LogMonitor"):
+        monitor.process_log_file(str(log_dir / "none.log"))
+    monitor.stop()
