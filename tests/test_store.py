@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,12 @@ def alert(score: float = 0.7, **fields: object) -> Alert:
         "detector": "iforest",
         "lines": 120,
         "errors": 7,
+        "fingerprint": "0123456789abcdef",
+        "severity": "warning",
+        "first_seen": 1_700_000_000.5,
+        "last_seen": 1_700_000_000.5,
+        "explanation": {"detectors": ["iforest"], "templates": [{"template_id": 3}]},
+        "counts": ((3, 100), (1, 20)),
     }
     base.update(fields)
     return Alert(**base)  # type: ignore[arg-type]
@@ -321,9 +328,7 @@ def test_memory_store() -> None:
     store.close()
 
 
-def test_state_values_round_trip_replace_and_commit_atomically(
-    db_path: Path, store: Store
-) -> None:
+def test_state_values_round_trip_replace_and_commit_atomically(db_path: Path, store: Store) -> None:
     assert store.state("miner") is None
     store.commit(state={"miner": {"version": 1, "n": [1, 2]}}, saved_at=5.0)
     store.commit(state={"miner": {"version": 1, "n": [3]}, "miner.ids": {"floor": 9}})
@@ -334,3 +339,57 @@ def test_state_values_round_trip_replace_and_commit_atomically(
         store.commit(checkpoints=[checkpoint()], state={"miner": {1, 2}})
     assert store.state("miner") == {"version": 1, "n": [3]}
     assert store.checkpoints() == {}
+
+
+def test_a_schema_1_file_is_migrated_and_keeps_its_alerts(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(db_path)) as db, db:
+        db.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO meta VALUES ('app', 'logmonitor'), ('schema_version', '1');"
+            "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, filename TEXT NOT NULL,"
+            " score REAL NOT NULL, threshold REAL NOT NULL, time REAL NOT NULL,"
+            " window_start REAL NOT NULL, window_end REAL NOT NULL, detector TEXT NOT NULL,"
+            " lines INTEGER NOT NULL, errors INTEGER NOT NULL, template_ids TEXT NOT NULL,"
+            " templates TEXT NOT NULL, samples TEXT NOT NULL);"
+            "INSERT INTO alerts VALUES (NULL, '/a.log', 0.8, 0.5, 100.0, 40.0, 100.0,"
+            " 'iforest', 10, 1, '[1]', '[\"x <*>\"]', '[]');"
+        )
+    with closing(Store(str(db_path))) as store:
+        (old,) = store.alerts()
+        assert (old.filename, old.score, old.status, old.first_seen) == (
+            "/a.log",
+            0.8,
+            "resolved",
+            100.0,
+        )
+        store.commit(alerts=[alert()])
+        assert len(store.alerts()) == 2
+    with closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "2",
+        )
+
+
+def test_ack_feedback_and_mutes_bump_the_feedback_version(store: Store) -> None:
+    (saved,) = store.commit(alerts=[alert()])
+    assert saved.id is not None
+    version = store.feedback_version()
+    acked = store.ack(saved.id, now=5.0)
+    assert acked.acked_at == 5.0
+    assert store.ack(saved.id, now=9.0).acked_at == 5.0  # the first ack stays
+    judged = store.set_feedback(saved.id, "false-positive", now=6.0)
+    assert judged.feedback == "false-positive"
+    mute = store.add_mute("source", "/logs", until=100.0, now=7.0)
+    assert store.feedback_version() == version + 4
+    mutes, false_positives, acked_ids = store.feedback_state(now=50.0)
+    assert mutes == [mute]
+    assert false_positives == {saved.fingerprint}
+    assert acked_ids == {saved.id}
+    assert store.feedback_state(now=100.0)[0] == []  # expired
+    with pytest.raises(StateError, match="no alert 99"):
+        store.ack(99, now=1.0)
+    with pytest.raises(ValueError, match="verdict"):
+        store.set_feedback(saved.id, "maybe", now=1.0)
+    (day,) = store.feedback_stats()
+    assert (day["alerts"], day["false_positives"], day["precision"]) == (1, 1, 0.0)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .alerts.policy import LifecycleSettings
 from .errors import ConfigError, SourceError
 from .sources.tail import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, TailSettings
 
@@ -58,6 +59,12 @@ class Settings:
     history_size: int = 2000
     seed: int = 0
     max_templates: int = 10_000
+    # the alert lifecycle (alerts.policy; Alertmanager's defaults)
+    group_wait: float = 30.0
+    group_interval: float = 300.0
+    repeat_interval: float = 14_400.0
+    cooldown: float = 300.0
+    max_notifications_per_hour: int = 60
     # outputs
     max_alerts: int = 1000
     summary_interval: float = 10.0
@@ -101,6 +108,9 @@ class Settings:
             "refit_every": self.refit_every, "history_size": self.history_size,
             "max_templates": self.max_templates, "max_alerts": self.max_alerts,
             "summary_interval": self.summary_interval,
+            "group_interval": self.group_interval, "repeat_interval": self.repeat_interval,
+            "cooldown": self.cooldown,
+            "max_notifications_per_hour": self.max_notifications_per_hour,
         }  # fmt: skip
         for key, value in positive.items():
             if value <= 0:
@@ -108,6 +118,7 @@ class Settings:
         for key, value in {
             "rotate_wait": self.rotate_wait,
             "window_grace": self.window_grace,
+            "group_wait": self.group_wait,
         }.items():
             if value < 0:
                 raise fail(key, f"must be 0 or more, not {value!r}")
@@ -116,6 +127,14 @@ class Settings:
         if self.history_size < self.warmup_windows:
             raise fail("history_size", f"must be at least warmup_windows={self.warmup_windows}")
         return self
+
+    def lifecycle_settings(self) -> LifecycleSettings:
+        """The alert lifecycle's part of the settings."""
+        return LifecycleSettings(
+            group_wait=self.group_wait, group_interval=self.group_interval,
+            repeat_interval=self.repeat_interval, cooldown=self.cooldown,
+            max_notifications_per_hour=self.max_notifications_per_hour,
+        )  # fmt: skip
 
     def tail_settings(self) -> TailSettings:
         return TailSettings(

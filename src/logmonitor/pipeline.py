@@ -30,7 +30,7 @@ from typing import Any
 
 from sklearn.ensemble import IsolationForest
 
-from .alerts.policy import AlertPolicy
+from .alerts.policy import AlertPolicy, Feedback, Outcome
 from .alerts.summary import ErrorStat, ErrorSummary, ErrorTypeSummary
 from .clock import Clock
 from .config import Settings
@@ -41,6 +41,7 @@ from .parse.formats import LineParser
 from .parse.multiline import MultilineJoiner
 from .patterns.miner import TemplateMiner
 from .records import Alert, Record, Score, Window
+from .sinks.notification import Notification
 from .sources.base import SourceStats
 from .sources.checkpoint import Checkpoint, FileKey
 from .sources.tail import Tailer
@@ -65,9 +66,10 @@ class Processed:
 
     source: str
     lines: int = 0
-    alerts: list[Alert] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)  # new alerts, as stored
     errors: list[ErrorStat] = field(default_factory=list)
     windows: int = 0
+    notifications: list[Notification] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,13 @@ class Pipeline:
             refit_every=settings.refit_every,
             history_size=settings.history_size,
         )
-        self.policy = AlertPolicy(settings.alert_threshold, self.miner.template)
+        self.policy = AlertPolicy(
+            settings.alert_threshold, self.miner.template, settings.lifecycle_settings()
+        )
+        firing, notified = store.firing()
+        self.policy.load(firing, notified)
+        self._feedback_version = -1
+        self._fp_learned: set[int] = set()  # false-positive alerts already taught
         self.summary = ErrorSummary(bucket_seconds=settings.window_seconds)
         self.summary.load(store.error_stats())
         self.lines = sum(store.line_counts().values())
@@ -208,6 +216,7 @@ class Pipeline:
             if source not in self.tailer.sources():
                 source = self._follow(source)
             done = Processed(source)
+            self._refresh_feedback()
             while (chunk := self.tailer.read(source)) is not None:
                 key = chunk.checkpoint.key
                 if self._pending_file.get(source, key) != key:
@@ -224,10 +233,52 @@ class Pipeline:
             self._release(source, self.joiner.flush_source(source, settled=not due), done)
             closed = self.windows.close_due(source, now)
             if closed:
-                done.alerts.extend(self._commit(alerts=self._score(closed, now)))
+                outcome = self._score(closed, now)
+                done.alerts.extend(self._commit_outcome(outcome, now))
                 done.windows += len(closed)
+            self._notify(now, done)
             self.alerts_raised += len(done.alerts)
             return done
+
+    def _commit_outcome(self, outcome: Outcome, now: float, **batch: Any) -> list[Alert]:
+        """Commit a batch with the alerts it raised or updated; new alerts join
+        their notification group once they have ids."""
+        saved = self._commit(alerts=outcome.new, updates=outcome.updated, now=now, **batch)
+        self.policy.saved(saved)
+        return saved
+
+    def _notify(self, now: float, done: Processed) -> None:
+        """Notifications due by now (grouped, rate limited), recorded as sent."""
+        notes, changed = self.policy.flush(now)
+        if not notes and not changed:
+            return
+        told = {a.id: now for n in notes for a in n.alerts if a.id is not None}
+        self._commit(updates=changed, notified=told, now=now)
+        done.notifications.extend(notes)
+
+    def _refresh_feedback(self) -> None:
+        """Reread acks, mutes and false positives when any process changed them; a
+        new false positive's window becomes part of what is normal."""
+        version = self.store.feedback_version()
+        if version == self._feedback_version:
+            return
+        self._feedback_version = version
+        now = self.clock.now()
+        mutes, false_positives, acked = self.store.feedback_state(now)
+        self.policy.set_feedback(
+            Feedback(tuple(mutes), frozenset(false_positives), frozenset(acked))
+        )
+        taught = []
+        for alert in self.store.alerts(1000, feedback="false-positive"):
+            if alert.id is not None and alert.id not in self._fp_learned and alert.counts:
+                self._fp_learned.add(alert.id)
+                taught.append(
+                    Window(alert.filename, alert.window_start, alert.window_end, alert.counts,
+                           alert.lines, alert.errors)
+                )  # fmt: skip
+        if taught:
+            self.detector.learn(taught)
+            self.windows_learned += len(taught)
 
     def _hold_back(self, source: str, checkpoint: Checkpoint) -> Checkpoint:
         """The checkpoint of a chunk, stopped at the start of a pending multi-line
@@ -265,15 +316,15 @@ class Pipeline:
         errors = self.summary.update(records, matches)
         now = self.clock.now()
         closed = self.windows.add(records, matches, now)
-        alerts = self._score(closed, now)
+        outcome = self._score(closed, now)
         released = self.joiner.released_lines - self._released
         self._released = self.joiner.released_lines
-        saved = self._commit(
+        saved = self._commit_outcome(
+            outcome,
+            now,
             checkpoints=[checkpoint] if checkpoint is not None else [],
             lines={source: released} if released else None,
             errors=errors,
-            alerts=alerts,
-            now=now,
         )
         self.lines += released
         done.lines += released
@@ -289,13 +340,16 @@ class Pipeline:
         alerts: list[Alert] | None = None,
         now: float | None = None,
         force: bool = False,
+        updates: list[Alert] | None = None,
+        notified: dict[int, float] | None = None,
     ) -> list[Alert]:
         now = self.clock.now() if now is None else now
         state = self._learned(now, force)
         try:
             saved = self.store.commit(
                 checkpoints=checkpoints or [], lines=lines, errors=errors or [],
-                alerts=alerts or [], state=state, saved_at=now,
+                alerts=alerts or [], state=state, saved_at=now, updates=updates or [],
+                notified=notified,
             )  # fmt: skip
         except StateError as exc:
             # The tailer is past these lines: committing a later position would lose
@@ -317,13 +371,13 @@ class Pipeline:
                 f"cannot read {path}: {exc.strerror}; check its permissions"
             ) from None
 
-    def _score(self, windows: list[Window], now: float) -> list[Alert]:
+    def _score(self, windows: list[Window], now: float) -> Outcome:
         if not windows:
-            return []
+            return Outcome()
         # Count by the ids templates have now, not when their lines arrived.
         windows = [resolve_ids(w, self.miner.resolve) for w in windows]
         detector = self.detector
-        alerts: list[Alert] = []
+        outcome = Outcome()
         normal = windows
         if detector.ready:
             scores = [
@@ -332,12 +386,12 @@ class Pipeline:
             ]
             self.windows_scored += len(scores)
             self.last_score = scores[-1].score
-            alerts = self.policy.evaluate(scores, now)
+            outcome = self.policy.evaluate(scores, now)
             normal = [s.window for s in scores if s.score < self.settings.alert_threshold]
         # Only windows that did not alert teach the model what normal looks like.
         detector.learn(normal)
         self.windows_learned += len(normal)
-        return alerts
+        return outcome
 
     # ------------------------------------------------------------- housekeeping
 
@@ -345,7 +399,12 @@ class Pipeline:
         """Streams that have a window to close or a partial line to flush by now."""
         with self._lock:
             now = self.clock.now()
-            return set(self.windows.due(now)) | self.tailer.due(now) | set(self.joiner.due(now))
+            return (
+                set(self.windows.due(now))
+                | self.tailer.due(now)
+                | set(self.joiner.due(now))
+                | (self.policy.due_sources(now) & set(self.tailer.sources()))
+            )
 
     def sources_for(self, paths: set[str]) -> set[str]:
         with self._lock:

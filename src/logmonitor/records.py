@@ -7,9 +7,9 @@ immutable so a stage can never change what another stage sees.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "ERROR_LEVELS",
@@ -135,6 +135,17 @@ class Alert:
     detector: str = "iforest"
     lines: int = 0
     errors: int = 0
+    # The lifecycle (alerts.policy): one alert per condition, updated while it lasts.
+    fingerprint: str = ""
+    severity: str = "warning"  # "warning" | "critical"
+    status: str = "firing"  # "firing" | "resolved"
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    occurrences: int = 1
+    explanation: Mapping[str, Any] | None = None
+    counts: tuple[tuple[int, int], ...] = ()  # the first window's template counts
+    acked_at: float | None = None
+    feedback: str | None = None  # "true-positive" | "false-positive"
 
     def __iter__(self) -> Iterator[object]:
         return iter((self.filename, self.score))
@@ -160,6 +171,15 @@ class Alert:
             "errors": self.errors,
             "template_ids": list(self.template_ids),
             "templates": list(self.templates),
+            "fingerprint": self.fingerprint,
+            "severity": self.severity,
+            "status": self.status,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "occurrences": self.occurrences,
+            "explanation": dict(self.explanation) if self.explanation is not None else None,
+            "acked_at": self.acked_at,
+            "feedback": self.feedback,
             "sample_lines": [
                 {
                     "path": s.path,

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from .alerts.policy import Mute
 from .alerts.summary import ErrorStat
 from .errors import StateError
 from .records import Alert, Sample
@@ -27,7 +28,7 @@ from .sources.checkpoint import Checkpoint, FileKey
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the alert lifecycle (columns below, mutes)
 _APP = "logmonitor"
 
 _SCHEMA = """
@@ -54,10 +55,34 @@ CREATE TABLE IF NOT EXISTS alerts (
     samples TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts (time);
+CREATE TABLE IF NOT EXISTS mutes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, value TEXT NOT NULL,
+    until REAL NOT NULL, created REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS state (
     name TEXT PRIMARY KEY, data TEXT NOT NULL, saved_at REAL NOT NULL
 );
 """
+# Columns schema 2 added to ``alerts`` (ALTER TABLE on a file of schema 1).
+_ALERT_COLUMNS = (
+    ("fingerprint", "TEXT NOT NULL DEFAULT ''"),
+    ("severity", "TEXT NOT NULL DEFAULT 'warning'"),
+    ("status", "TEXT NOT NULL DEFAULT 'resolved'"),
+    ("first_seen", "REAL NOT NULL DEFAULT 0"),
+    ("last_seen", "REAL NOT NULL DEFAULT 0"),
+    ("occurrences", "INTEGER NOT NULL DEFAULT 1"),
+    ("explanation", "TEXT"),
+    ("counts", "TEXT NOT NULL DEFAULT '[]'"),
+    ("notified_at", "REAL"),
+    ("acked_at", "REAL"),
+    ("feedback", "TEXT"),
+    ("feedback_at", "REAL"),
+)
+_ALERT_SELECT = (
+    "SELECT id, filename, score, threshold, time, window_start, window_end, detector, lines,"
+    " errors, template_ids, templates, samples, fingerprint, severity, status, first_seen,"
+    " last_seen, occurrences, explanation, counts, acked_at, feedback FROM alerts"
+)
 _OTHER_PROGRAM = "belongs to another program; move it away or pass --state with another path"
 
 
@@ -94,12 +119,21 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             # One transaction, so a crash cannot leave our tables without the meta rows.
-            self._db.executescript(
-                f"BEGIN IMMEDIATE;{_SCHEMA}"
-                f"INSERT OR IGNORE INTO meta (key, value) VALUES ('app', '{_APP}'),"
-                f" ('schema_version', '{SCHEMA_VERSION}');"
-                "COMMIT;"
+            self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}")
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(alerts)")}
+            for name, decl in _ALERT_COLUMNS:
+                if name not in have:  # a file of schema 1: add what schema 2 added
+                    self._db.execute(f"ALTER TABLE alerts ADD COLUMN {name} {decl}")
+            self._db.execute(
+                "CREATE INDEX IF NOT EXISTS alerts_open ON alerts (status, fingerprint)"
             )
+            # execute(), not executescript(): that would commit before it starts.
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('app', ?)", (_APP,))
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise self._unusable(exc) from exc
@@ -175,15 +209,50 @@ class Store:
                 "move the state file away to start afresh"
             ) from exc
 
-    def alerts(self, limit: int = 100, since_id: int = 0) -> list[Alert]:
-        """The newest ``limit`` alerts after ``since_id``, oldest first."""
+    def alerts(
+        self,
+        limit: int = 100,
+        since_id: int = 0,
+        *,
+        status: str | None = None,
+        source: str | None = None,
+        severity: str | None = None,
+        since_time: float | None = None,
+        before_id: int | None = None,
+        feedback: str | None = None,
+    ) -> list[Alert]:
+        """The newest ``limit`` alerts after ``since_id`` (and before ``before_id``,
+        for paging back), filtered, oldest first."""
+        where: list[str] = ["id > ?"]
+        args: list[Any] = [since_id]
+        for column, value in (
+            ("status", status), ("filename", source), ("severity", severity),
+            ("feedback", feedback),
+        ):  # fmt: skip
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if since_time is not None:
+            where.append("last_seen >= ?")
+            args.append(since_time)
+        if before_id is not None:
+            where.append("id < ?")
+            args.append(before_id)
         rows = self._all(
-            "SELECT id, filename, score, threshold, time, window_start, window_end, detector,"
-            " lines, errors, template_ids, templates, samples FROM alerts WHERE id > ?"
-            " ORDER BY id DESC LIMIT ?",
-            (since_id, limit),
+            f"{_ALERT_SELECT} WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+            [*args, limit],
         )
         return [self._alert(r) for r in reversed(rows)]
+
+    def alert(self, alert_id: int) -> Alert | None:
+        rows = self._all(f"{_ALERT_SELECT} WHERE id = ?", (alert_id,))
+        return self._alert(rows[0]) if rows else None
+
+    def firing(self) -> tuple[list[Alert], dict[int, float | None]]:
+        """The alerts still firing, and when each was last notified (None: never)."""
+        rows = self._all(f"{_ALERT_SELECT} WHERE status = 'firing' ORDER BY id")
+        notified = dict(self._all("SELECT id, notified_at FROM alerts WHERE status = 'firing'"))
+        return [self._alert(r) for r in rows], notified
 
     @staticmethod
     def _alert(r: Sequence[Any]) -> Alert:
@@ -195,8 +264,123 @@ class Store:
             id=r[0], filename=r[1], score=r[2], threshold=r[3], time=r[4], window_start=r[5],
             window_end=r[6], detector=r[7], lines=r[8], errors=r[9],
             template_ids=tuple(json.loads(r[10])), templates=tuple(json.loads(r[11])),
-            sample_lines=samples,
+            sample_lines=samples, fingerprint=r[13], severity=r[14], status=r[15],
+            first_seen=r[16] or r[4], last_seen=r[17] or r[4], occurrences=r[18],
+            explanation=json.loads(r[19]) if r[19] else None,
+            counts=tuple((int(t), int(n)) for t, n in json.loads(r[20])),
+            acked_at=r[21], feedback=r[22],
         )  # fmt: skip
+
+    # ------------------------------------------------------------------ feedback
+
+    def feedback_version(self) -> int:
+        """Grows with every ack, feedback or mute (from any process): the running
+        monitor rereads :meth:`feedback_state` when it changed."""
+        rows = self._all("SELECT value FROM meta WHERE key = 'feedback_version'")
+        return int(rows[0][0]) if rows else 0
+
+    def feedback_state(self, now: float) -> tuple[list[Mute], set[str], set[int]]:
+        """Active mutes, false-positive fingerprints, acknowledged firing ids."""
+        mutes = [
+            Mute(r[1], r[2], r[3], r[0], r[4])
+            for r in self._all(
+                "SELECT id, kind, value, until, created FROM mutes WHERE until > ? ORDER BY id",
+                (now,),
+            )
+        ]
+        false = {
+            r[0]
+            for r in self._all(
+                "SELECT DISTINCT fingerprint FROM alerts WHERE feedback = 'false-positive'"
+            )
+        }
+        acked = {
+            r[0]
+            for r in self._all(
+                "SELECT id FROM alerts WHERE acked_at IS NOT NULL AND status = 'firing'"
+            )
+        }
+        return mutes, false, acked
+
+    def mutes(self, now: float | None = None) -> list[Mute]:
+        sql = "SELECT id, kind, value, until, created FROM mutes"
+        args: tuple[Any, ...] = ()
+        if now is not None:
+            sql, args = sql + " WHERE until > ?", (now,)
+        return [Mute(r[1], r[2], r[3], r[0], r[4]) for r in self._all(sql + " ORDER BY id", args)]
+
+    def ack(self, alert_id: int, now: float) -> Alert:
+        """Acknowledge an alert (no more repeats); :class:`StateError` if unknown."""
+        return self._feedback_write(
+            alert_id, "UPDATE alerts SET acked_at = coalesce(acked_at, ?) WHERE id = ?", (now,)
+        )
+
+    def set_feedback(self, alert_id: int, verdict: str, now: float) -> Alert:
+        """Record ``true-positive`` or ``false-positive`` for an alert."""
+        if verdict not in ("true-positive", "false-positive"):
+            raise ValueError(f"verdict must be true-positive or false-positive, not {verdict!r}")
+        return self._feedback_write(
+            alert_id, "UPDATE alerts SET feedback = ?, feedback_at = ? WHERE id = ?",
+            (verdict, now),
+        )  # fmt: skip
+
+    def add_mute(self, kind: str, value: str, until: float, now: float) -> Mute:
+        if kind not in ("template", "source"):
+            raise ValueError(f"kind must be template or source, not {kind!r}")
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                cursor = self._db.execute(
+                    "INSERT INTO mutes (kind, value, until, created) VALUES (?, ?, ?, ?)",
+                    (kind, value, until, now),
+                )
+                self._bump_feedback()
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StateError(f"writing the state file {self.path} failed: {exc}") from exc
+        return Mute(kind, value, until, cursor.lastrowid, now)
+
+    def _feedback_write(self, alert_id: int, sql: str, args: tuple[Any, ...]) -> Alert:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                changed = self._db.execute(sql, (*args, alert_id)).rowcount
+                if changed:
+                    self._bump_feedback()
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StateError(f"writing the state file {self.path} failed: {exc}") from exc
+        alert = self.alert(alert_id)
+        if not changed or alert is None:
+            raise StateError(f"no alert {alert_id} in {self.path}; see `logmonitor alerts`")
+        return alert
+
+    def _bump_feedback(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('feedback_version', '1') ON CONFLICT (key)"
+            " DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def feedback_stats(self, bucket_seconds: float = 86400.0) -> list[dict[str, Any]]:
+        """Per period (by first seen): alerts, true and false positives, unreviewed,
+        and the precision of the reviewed ones (None when none was reviewed)."""
+        rows = self._all(
+            "SELECT CAST(first_seen / ? AS INTEGER) AS period, count(*),"
+            " sum(feedback = 'true-positive'), sum(feedback = 'false-positive')"
+            " FROM alerts GROUP BY period ORDER BY period",
+            (bucket_seconds,),
+        )
+        out = []
+        for period, total, tp, fp in rows:
+            tp, fp = int(tp or 0), int(fp or 0)
+            out.append({
+                "start": period * bucket_seconds, "alerts": total, "true_positives": tp,
+                "false_positives": fp, "unreviewed": total - tp - fp,
+                "precision": tp / (tp + fp) if tp + fp else None,
+            })  # fmt: skip
+        return out
 
     # ------------------------------------------------------------------ writing
 
@@ -210,9 +394,13 @@ class Store:
         roots: Sequence[str] = (),
         state: Mapping[str, Any] | None = None,
         saved_at: float = 0.0,
+        updates: Sequence[Alert] = (),
+        notified: Mapping[int, float] | None = None,
     ) -> list[Alert]:
         """Write one processed batch atomically; return ``alerts`` with their ids.
 
+        ``updates`` are stored alerts whose lifecycle moved (occurrences, status);
+        ``notified`` maps alert ids to when a notification told of them.
         ``state`` maps names to JSON values that replace what was saved under them
         (``saved_at`` is recorded beside each), in the same transaction as the
         positions they were learned up to.
@@ -257,17 +445,34 @@ class Store:
                 for alert in alerts:
                     cursor = db.execute(
                         "INSERT INTO alerts (filename, score, threshold, time, window_start,"
-                        " window_end, detector, lines, errors, template_ids, templates, samples)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " window_end, detector, lines, errors, template_ids, templates, samples,"
+                        " fingerprint, severity, status, first_seen, last_seen, occurrences,"
+                        " explanation, counts)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             alert.filename, alert.score, alert.threshold, alert.time,
                             alert.window_start, alert.window_end, alert.detector, alert.lines,
                             alert.errors, json.dumps(list(alert.template_ids)),
                             json.dumps(list(alert.templates)),
-                            json.dumps(alert.to_dict()["sample_lines"]),
+                            json.dumps(alert.to_dict()["sample_lines"]), alert.fingerprint,
+                            alert.severity, alert.status, alert.first_seen or alert.time,
+                            alert.last_seen or alert.time, alert.occurrences,
+                            None if alert.explanation is None
+                            else json.dumps(dict(alert.explanation)),
+                            json.dumps([list(c) for c in alert.counts]),
                         ),
                     )  # fmt: skip
                     saved.append(replace(alert, id=cursor.lastrowid))
+                db.executemany(
+                    "UPDATE alerts SET score = ?, severity = ?, status = ?, last_seen = ?,"
+                    " occurrences = ?, window_end = ?, lines = ?, errors = ? WHERE id = ?",
+                    [(a.score, a.severity, a.status, a.last_seen, a.occurrences, a.window_end,
+                      a.lines, a.errors, a.id) for a in updates if a.id is not None],
+                )  # fmt: skip
+                db.executemany(
+                    "UPDATE alerts SET notified_at = ? WHERE id = ?",
+                    [(t, i) for i, t in (notified or {}).items()],
+                )
                 db.execute("COMMIT")
             except BaseException as exc:
                 # Any failure, not only SQLite's (a value json cannot encode, an
