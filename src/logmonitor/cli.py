@@ -28,13 +28,14 @@ from rich.text import Text
 
 from . import __version__
 from .config import Settings, default_state_path, load_settings
-from .errors import LogMonitorError, MonitorStateError, SourceError, StateError
+from .errors import ConfigError, LogMonitorError, MonitorStateError, SourceError, StateError
 from .monitor import LogMonitor
 from .patterns.inventory import Inventory
 from .patterns.miner import TemplateMiner
 from .pipeline import Status
 from .sinks.console import ConsoleSink
 from .sinks.jsonl import JsonlSink
+from .store import Store
 
 __all__ = ["main"]
 
@@ -381,6 +382,198 @@ def patterns(files: Sequence[str], fmt: str, per_line: bool, max_templates: int)
             table.add_row(str(row.template_id), f"{row.count:,}", escape(row.template),
                           escape(row.example[:200]))  # fmt: skip
         Console().print(table)
+
+
+# ---------------------------------------------------------------- alerts and feedback
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``90s``, ``15m``, ``12h``, ``7d``, ``2w`` (or plain seconds) in seconds.
+
+    >>> parse_duration("7d"), parse_duration("90")
+    (604800.0, 90.0)
+    """
+    value = text.strip().lower()
+    unit = _UNITS.get(value[-1:]) if value else None
+    number = value[:-1] if unit is not None else value
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a duration; use e.g. 30m, 12h, 7d") from None
+    if not seconds > 0:
+        raise click.BadParameter(f"{text!r} must be longer than 0")
+    return seconds
+
+
+_state_option = click.option(
+    "--state",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The monitor's state file "
+    "[state from --config, else $XDG_STATE_HOME/logmonitor/state.db].",
+)
+_config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A logmonitor.toml whose state file to use.",
+)
+
+
+def _open_store(state: str | None, config_file: str | None) -> Store:
+    """The state file of a monitor that has run (never a new, empty one)."""
+    try:
+        path = state
+        if path is None and config_file is not None:
+            path = load_settings(config_file).state
+        path = path or default_state_path()
+        if not os.path.exists(path):
+            raise StateError(
+                f"no state file at {path}; run `logmonitor watch` first or pass --state"
+            )
+        return Store(path)
+    except LogMonitorError as exc:
+        _fail(exc)
+
+
+def _when(t: float | None) -> str:
+    return "" if not t else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+@cli.command("alerts")
+@_state_option
+@_config_option
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=20, show_default=True,
+    help="How many alerts (the newest).",
+)  # fmt: skip
+@click.option(
+    "--status", type=click.Choice(["firing", "resolved"]), default=None,
+    help="Only alerts in this state.",
+)  # fmt: skip
+@click.option("--source", default=None, help="Only the alerts of this file.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per alert.")
+@click.option(
+    "--stats", is_flag=True, help="Precision from feedback, per day, instead of the list."
+)
+def alerts_command(
+    state: str | None, config_file: str | None, limit: int, status: str | None,
+    source: str | None, as_json: bool, stats: bool,
+) -> None:  # fmt: skip
+    """List recent alerts (newest last), or with --stats the precision that
+    feedback gives them over time."""
+    store = _open_store(state, config_file)
+    try:
+        if stats:
+            rows = store.feedback_stats()
+            if as_json:
+                click.echo(json.dumps(rows))
+                return
+            table = Table(title="alerts and feedback per day")
+            for column in ("day", "alerts", "true +", "false +", "unreviewed", "precision"):
+                table.add_column(column, justify="left" if column == "day" else "right")
+            for row in rows:
+                precision = row["precision"]
+                table.add_row(
+                    time.strftime("%Y-%m-%d", time.gmtime(row["start"])), str(row["alerts"]),
+                    str(row["true_positives"]), str(row["false_positives"]),
+                    str(row["unreviewed"]), "-" if precision is None else f"{precision:.0%}",
+                )  # fmt: skip
+            Console().print(table)
+            return
+        found = store.alerts(limit, status=status, source=source)
+    finally:
+        store.close()
+    if as_json:
+        for alert in found:
+            click.echo(json.dumps(alert.to_dict(), ensure_ascii=False))
+        return
+    table = Table(title=f"{len(found)} alerts")
+    for column in ("id", "status", "severity", "score", "seen", "last seen", "file", "why"):
+        table.add_column(column, justify="right" if column in ("id", "score", "seen") else "left")
+    for alert in found:
+        marks = " ".join(m for m in ("acked" if alert.acked_at else "", alert.feedback or "") if m)
+        why = "; ".join(alert.templates[:2])
+        table.add_row(
+            str(alert.id), alert.status + (f" ({marks})" if marks else ""), alert.severity,
+            f"{alert.score:.3f}", f"{alert.occurrences}x", _when(alert.last_seen),
+            escape(alert.filename), escape(why[:120]),
+        )  # fmt: skip
+    Console().print(table)
+
+
+@cli.command()
+@click.argument("alert_id", type=int)
+@_state_option
+@_config_option
+def ack(alert_id: int, state: str | None, config_file: str | None) -> None:
+    """Acknowledge alert ALERT_ID: it stays firing but is not repeated."""
+    store = _open_store(state, config_file)
+    try:
+        alert = store.ack(alert_id, time.time())
+    except LogMonitorError as exc:
+        _fail(exc)
+    finally:
+        store.close()
+    click.echo(f"alert {alert.id} acknowledged ({alert.filename})")
+
+
+@cli.command()
+@click.argument("alert_id", type=int)
+@click.argument("verdict", type=click.Choice(["false-positive", "true-positive"]))
+@_state_option
+@_config_option
+def feedback(alert_id: int, verdict: str, state: str | None, config_file: str | None) -> None:
+    """Say whether alert ALERT_ID was right. A false positive is learned as normal
+    and its condition does not alert again; both count in `alerts --stats`."""
+    store = _open_store(state, config_file)
+    try:
+        alert = store.set_feedback(alert_id, verdict, time.time())
+    except LogMonitorError as exc:
+        _fail(exc)
+    finally:
+        store.close()
+    click.echo(f"alert {alert.id} marked {verdict}")
+
+
+@cli.command()
+@click.option("--template", "template_id", type=int, default=None, help="A template id.")
+@click.option("--source", default=None, help="A file, or a directory for all files in it.")
+@click.option("--for", "duration", default="1d", show_default=True, help="e.g. 30m, 12h, 7d.")
+@click.option("--list", "list_only", is_flag=True, help="List the active mutes instead.")
+@_state_option
+@_config_option
+def mute(
+    template_id: int | None, source: str | None, duration: str, list_only: bool,
+    state: str | None, config_file: str | None,
+) -> None:  # fmt: skip
+    """Suppress alerts of a template or a source for a while."""
+    if list_only:
+        store = _open_store(state, config_file)
+        try:
+            for m in store.mutes(time.time()):
+                click.echo(f"{m.id}\t{m.kind}\t{m.value}\tuntil {_when(m.until)}")
+        finally:
+            store.close()
+        return
+    if (template_id is None) == (source is None):
+        _fail(ConfigError("pass exactly one of --template ID or --source PATH"))
+    seconds = parse_duration(duration)
+    store = _open_store(state, config_file)
+    try:
+        now = time.time()
+        kind, value = ("template", str(template_id)) if source is None else ("source", source)
+        if kind == "source":
+            value = os.path.abspath(value)
+        made = store.add_mute(kind, value, now + seconds, now)
+    except LogMonitorError as exc:
+        _fail(exc)
+    finally:
+        store.close()
+    click.echo(f"muted {made.kind} {made.value} until {_when(made.until)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
