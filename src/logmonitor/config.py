@@ -13,6 +13,7 @@ Constructors never read files: only :func:`load_settings` does, when asked.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -65,6 +66,10 @@ class Settings:
     repeat_interval: float = 14_400.0
     cooldown: float = 300.0
     max_notifications_per_hour: int = 60
+    # notifications: [[sinks]] tables and the [delivery] table, as read from TOML;
+    # checked and built by logmonitor.sinks.factory when the monitor starts
+    sinks: tuple[Mapping[str, Any], ...] = ()
+    delivery: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     # outputs
     max_alerts: int = 1000
     summary_interval: float = 10.0
@@ -157,8 +162,33 @@ _FIELDS = {f.name: f for f in fields(Settings)}
 _DEFAULTS = Settings()
 
 
+_TABLES = ("sinks", "delivery")  # kept as tables, checked by the sink factory
+
+
+def _coerce_table(key: str, value: Any, origin: str) -> Any:
+    """``sinks`` (an array of tables) and ``delivery`` (a table); JSON in the
+    environment."""
+    if isinstance(value, str) and origin.startswith("$"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ConfigError(f"{key} in {origin} must be JSON; fix {origin}") from None
+    if key == "sinks":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, dict) for v in value):
+            raise ConfigError(
+                f"sinks must be an array of tables ([[sinks]] with a type each), not "
+                f"{type(value).__name__}; fix 'sinks' in {origin}"
+            )
+        return tuple(dict(v) for v in value)
+    if not isinstance(value, dict):
+        raise ConfigError(f"delivery must be a table ([delivery]); fix 'delivery' in {origin}")
+    return dict(value)
+
+
 def _coerce(key: str, value: Any, origin: str) -> Any:
     """Turn a TOML or environment value into the field's type, or say what is wrong."""
+    if key in _TABLES:
+        return _coerce_table(key, value, origin)
     default = getattr(_DEFAULTS, key)
     kind: type = type(default) if default is not None else str
 

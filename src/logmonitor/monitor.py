@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -24,6 +25,8 @@ from .errors import ConfigError, MonitorStateError
 from .pipeline import Pipeline, Processed, Runner, Status
 from .records import Alert
 from .sinks.base import Sink
+from .sinks.delivery import Deliverer
+from .sinks.factory import build_deliverer
 from .store import Store
 
 __all__ = ["LogMonitor"]
@@ -53,6 +56,16 @@ class LogMonitor:
     Subclass hooks: ``process_log_file(filename)`` runs for every file with new
     work (call ``super()`` first, then look at ``self.alerts``), and
     ``notify(alert)`` runs once for each new alert.
+
+    Notifications (grouped, deduplicated, rate limited: see
+    :mod:`logmonitor.alerts.policy`) go to the ``[[sinks]]`` of the settings
+    (webhook, Slack, email...) through a :class:`~logmonitor.sinks.delivery.Deliverer`
+    that retries and keeps what is undelivered in the state file; their secrets are
+    read from ``environ`` (default ``os.environ``) when the monitor starts. Pass
+    ``deliverer=`` to deliver elsewhere. ``sinks=`` takes such tables too (as
+    dicts, e.g. ``{"type": "slack", "url_env": "SLACK_WEBHOOK_URL"}``), and
+    :class:`~logmonitor.sinks.base.Sink` objects, which receive every new alert at
+    once, ungrouped (the CLI prints them).
     """
 
     def __init__(
@@ -61,8 +74,10 @@ class LogMonitor:
         alert_threshold: float = 0.5,
         *,
         settings: Settings | None = None,
-        sinks: Sequence[Sink] = (),
+        sinks: Sequence[Sink | Mapping[str, Any]] = (),
         clock: Clock | None = None,
+        deliverer: Deliverer | None = None,
+        environ: Mapping[str, str] | None = None,
         **options: Any,
     ) -> None:
         if isinstance(log_dirs, (str, bytes)):
@@ -81,6 +96,9 @@ class LogMonitor:
                 "0.5 is the usual boundary"
             )
         base = settings if settings is not None else Settings()
+        tables = tuple(dict(s) for s in sinks if isinstance(s, Mapping))
+        if tables:
+            options["sinks"] = (*base.sinks, *tables)
         try:
             merged = base.replace(
                 log_dirs=tuple(log_dirs), alert_threshold=float(alert_threshold), **options
@@ -93,7 +111,9 @@ class LogMonitor:
         self.model = make_model(self.settings.seed)
         self.error_summary: defaultdict[str, int] = defaultdict(int)
         self.alerts: list[Alert] = []
-        self.sinks = list(sinks)
+        self.sinks: list[Sink] = [s for s in sinks if not isinstance(s, Mapping)]
+        self.deliverer = deliverer
+        self._environ = environ
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._pipeline: Pipeline | None = None
         self._store: Store | None = None
@@ -111,6 +131,16 @@ class LogMonitor:
                 self._store = Store(self.settings.state or ":memory:")
                 self._pipeline = Pipeline(self.settings, self.clock, self.model, self._store)
                 self.error_summary = defaultdict(int, self._pipeline.error_counts())
+                if self.deliverer is None and self.settings.sinks:
+                    self.deliverer = build_deliverer(
+                        self.settings.sinks,
+                        os.environ if self._environ is None else self._environ,
+                        delivery=self.settings.delivery,
+                        state=self.settings.state,
+                        origin="the settings' sinks",
+                    )
+                if self.deliverer is not None:
+                    self.deliverer.start()
             return self._pipeline
 
     def start(self) -> LogMonitor:
@@ -141,6 +171,9 @@ class LogMonitor:
             pipeline.close()
         if store is not None:
             store.close()
+        if self.deliverer is not None:
+            # Undelivered notifications stay in the outbox for the next run.
+            self.deliverer.close()
         for sink in self.sinks:
             sink.close()
 
@@ -230,6 +263,9 @@ class LogMonitor:
             except Exception:
                 # A failing notification must not lose the next ones.
                 logger.exception("notify() failed for alert %s", alert.id)
+        if self.deliverer is not None:
+            for notification in done.notifications:
+                self.deliverer.submit(notification)
 
     # -------------------------------------------------------------------- status
 

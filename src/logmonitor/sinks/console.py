@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from ..records import Alert
+from .notification import Notification, render_title
 
 __all__ = ["ConsoleSink", "render_alert"]
 
@@ -38,13 +39,37 @@ def render_alert(alert: Alert) -> RenderableType:
 
 
 class ConsoleSink:
-    """Prints each alert to a rich console (the CLI's)."""
+    """Prints each alert to a rich console (the CLI's).
 
-    def __init__(self, console: Console) -> None:
+    It is both a ``Sink`` (``send(alert)``) and a ``NotificationSink``
+    (``deliver(notification)``, what the Deliverer calls).
+    """
+
+    def __init__(self, console: Console, name: str = "console") -> None:
         self.console = console
+        self.name = name
 
     def send(self, alert: Alert) -> None:
         self.console.print(render_alert(alert))
+
+    def deliver(self, notification: Notification) -> None:
+        if notification.kind == "digest":
+            self.console.print(
+                Panel(
+                    Text(notification.text),
+                    title=escape(render_title(notification)),
+                    title_align="left",
+                    border_style="blue",
+                )
+            )
+        elif notification.kind == "resolved":
+            for alert in notification.alerts:
+                self.console.print(
+                    Text.from_markup(f"[bold green]resolved[/] {escape(alert.filename)}")
+                )
+        else:
+            for alert in notification.alerts:
+                self.send(alert)
 
     def close(self) -> None:
         """The console belongs to the caller."""

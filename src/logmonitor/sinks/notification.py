@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from ..errors import LogMonitorError
+from ..errors import DeliveryError
 from ..records import Alert, Sample
 
 __all__ = [
@@ -68,22 +68,6 @@ _LIFECYCLE_FIELDS = (
 )
 _MAX_TEMPLATE = 200
 _MAX_SAMPLE = 300
-
-
-class DeliveryError(LogMonitorError):
-    """A sink could not deliver a notification.
-
-    ``retryable`` says whether trying again later can help (a timeout, a 5xx, 429)
-    or not (a 4xx such as a revoked webhook); ``retry_after`` is the wait the
-    receiver asked for, in seconds. The message never contains a secret.
-    """
-
-    def __init__(
-        self, message: str, *, retryable: bool = True, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
 
 
 class NotificationSink(Protocol):
@@ -238,6 +222,8 @@ def alert_from_dict(data: Mapping[str, Any]) -> Alert:
         values["template_ids"] = tuple(int(t) for t in values["template_ids"])
     if "templates" in values:
         values["templates"] = tuple(str(t) for t in values["templates"])
+    if isinstance(values.get("counts"), list):
+        values["counts"] = tuple((int(t), int(c)) for t, c in values["counts"])
     if "sample_lines" in values:
         values["sample_lines"] = tuple(
             Sample(str(s["path"]), int(s["line_number"]), str(s["text"]), int(s["template_id"]))
