@@ -21,6 +21,8 @@ BENCHMARKS: dict[str, str] = {
     "latency": "write -> processed latency, inotify and polling",
     "parsing": "GA / PA / FGA per loghub-2k system, LogMonitor's miner beside Drain3",
     "miner_speed": "parse + mine lines/s and peak RSS against Drain3 (ratio), growing templates",
+    "detection": "P/R/F1/ROC-AUC on labeled HDFS sessions and BGL, LogMonitor beside loglizer's IF",
+    "incidents": "detection delay per injected incident, false alerts/h, loglizer IF beside",
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -60,6 +61,12 @@ class Settings:
     history_size: int = 2000
     seed: int = 0
     max_templates: int = 10_000
+    # session windows instead of time windows: a regex whose first match in a line
+    # keys its session (e.g. "blk_-?\\d+" for HDFS, a request or trace id)
+    session_id: str | None = None
+    session_timeout: float = 1800.0
+    session_max_seconds: float = 3600.0
+    max_open_sessions: int = 100_000
     # the alert lifecycle (alerts.policy; Alertmanager's defaults)
     group_wait: float = 30.0
     group_interval: float = 300.0
@@ -112,6 +119,9 @@ class Settings:
             "window_seconds": self.window_seconds, "warmup_windows": self.warmup_windows,
             "refit_every": self.refit_every, "history_size": self.history_size,
             "max_templates": self.max_templates, "max_alerts": self.max_alerts,
+            "session_timeout": self.session_timeout,
+            "session_max_seconds": self.session_max_seconds,
+            "max_open_sessions": self.max_open_sessions,
             "summary_interval": self.summary_interval,
             "group_interval": self.group_interval, "repeat_interval": self.repeat_interval,
             "cooldown": self.cooldown,
@@ -127,6 +137,11 @@ class Settings:
         }.items():
             if value < 0:
                 raise fail(key, f"must be 0 or more, not {value!r}")
+        if self.session_id is not None:
+            try:
+                re.compile(self.session_id)
+            except re.error as exc:
+                raise fail("session_id", f"is not a valid regular expression ({exc})") from None
         if self.warmup_windows < 2:
             raise fail("warmup_windows", "must be at least 2 (the forest needs two windows)")
         if self.history_size < self.warmup_windows:

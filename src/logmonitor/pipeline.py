@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from sklearn.ensemble import IsolationForest
 
@@ -34,8 +34,10 @@ from .alerts.policy import AlertPolicy, Feedback, Outcome
 from .alerts.summary import ErrorStat, ErrorSummary, ErrorTypeSummary
 from .clock import Clock
 from .config import Settings
-from .detect.iforest import IsolationForestDetector
+from .detect.ensemble import Ensemble, default_ensemble
+from .detect.rate import RateDetector
 from .errors import SourceError, StateError
+from .features.sessions import SessionWindows
 from .features.windows import WindowCounter, resolve_ids
 from .parse.formats import LineParser
 from .parse.multiline import MultilineJoiner
@@ -113,13 +115,9 @@ class Pipeline:
         self._saved_revision = self.miner.revision
         self._saved_at = clock.now()
         self._id_floor = self.miner.next_id
-        self.windows = WindowCounter(settings.window_seconds, settings.window_grace)
-        self.detector = IsolationForestDetector(
-            model,
-            warmup_windows=settings.warmup_windows,
-            refit_every=settings.refit_every,
-            history_size=settings.history_size,
-        )
+        self.kind: Literal["session", "time"] = "session" if settings.session_id else "time"
+        self.windows: WindowCounter | SessionWindows = self._load_windows(store, settings)
+        self.ensemble = self._load_ensemble(store, settings, model)
         self.policy = AlertPolicy(
             settings.alert_threshold, self.miner.template, settings.lifecycle_settings()
         )
@@ -132,6 +130,7 @@ class Pipeline:
         self.lines = sum(store.line_counts().values())
         self.windows_scored = 0
         self.windows_learned = 0
+        self._saved_learning = 0  # windows_learned when the detectors were last saved
         self.alerts_raised = 0
         self.last_score: float | None = None
         # The write error that stopped processing; see process_source.
@@ -162,16 +161,67 @@ class Pipeline:
             miner.reserve_ids(ids["floor"])
         return miner
 
-    def _learned(self, now: float, force: bool = False) -> dict[str, Any]:
-        """What of the miner's state to save with this commit (see the module doc)."""
+    def _load_windows(self, store: Store, settings: Settings) -> WindowCounter | SessionWindows:
+        """The windows in progress of the last run: a restart keeps counting into
+        them. Session windows come back only if keyed by the same regex."""
+        if settings.session_id is None:
+            counter = WindowCounter(settings.window_seconds, settings.window_grace)
+            counter.restore(store.states("window:").values())
+            return counter
+        saved = store.state("sessions")
+        if saved is not None and saved.get("params", {}).get("key_pattern") == settings.session_id:
+            return SessionWindows.from_state(saved)
+        return SessionWindows(
+            settings.session_id, settings.session_timeout, settings.session_max_seconds,
+            max_open=settings.max_open_sessions,
+        )  # fmt: skip
+
+    def _load_ensemble(self, store: Store, settings: Settings, model: IsolationForest) -> Ensemble:
+        """The detectors as the last run left them (no second warm-up), else new."""
+        saved = store.state("detectors")
+        if isinstance(saved, dict) and saved.get("windows") == self.kind:
+            try:
+                ensemble = Ensemble.from_state(saved["ensemble"], self.miner.template, model)
+            except (StateError, KeyError) as exc:
+                raise StateError(
+                    f"{store.path}: the saved detector state cannot be read ({exc}); "
+                    "upgrade LogMonitor if a newer one wrote it, else move the state file "
+                    "away to start afresh"
+                ) from exc
+            ensemble.threshold = settings.alert_threshold
+            return ensemble
+        return default_ensemble(
+            settings.alert_threshold, self.kind, self.miner.template, model,
+            warmup_windows=settings.warmup_windows if self.kind == "time" else None,
+            refit_every=settings.refit_every, history_size=settings.history_size,
+        )  # fmt: skip
+
+    def _rate(self) -> RateDetector | None:
+        if self.kind != "time":
+            return None
+        found = self.ensemble.detector(RateDetector.name)
+        return found if isinstance(found, RateDetector) else None
+
+    def _learned(
+        self, now: float, force: bool = False, source: str | None = None
+    ) -> dict[str, Any]:
+        """What of the learned state to save with this commit (see the module doc)."""
         out: dict[str, Any] = {}
+        if source is not None and isinstance(self.windows, WindowCounter):
+            # The open window of the source whose lines this commit holds, exactly.
+            out[f"window:{source}"] = self.windows.open_state(source)
+        due = force or now - self._saved_at >= SNAPSHOT_SECONDS
+        if due and self.windows_learned != self._saved_learning:
+            out["detectors"] = {"windows": self.kind, "ensemble": self.ensemble.to_state()}
+            if isinstance(self.windows, SessionWindows):
+                out["sessions"] = self.windows.to_state()
         miner = self.miner
         if miner.next_id + _ID_BLOCK // 4 > self._id_floor:
             out["miner.ids"] = {"floor": miner.next_id + _ID_BLOCK}
-        if miner.revision != self._saved_revision and (
-            force or now - self._saved_at >= SNAPSHOT_SECONDS
-        ):
+        if due and miner.revision != self._saved_revision:
             out["miner"] = miner.to_snapshot()
+        if "miner" in out or "detectors" in out:
+            out["saved_at"] = now
         return out
 
     def _saved(self, state: dict[str, Any], now: float) -> None:
@@ -180,6 +230,9 @@ class Pipeline:
             self._id_floor = state["miner.ids"]["floor"]
         if "miner" in state:
             self._saved_revision = self.miner.revision
+        if "detectors" in state:
+            self._saved_learning = self.windows_learned
+        if "saved_at" in state:
             self._saved_at = now
 
     # ------------------------------------------------------------- per stream
@@ -232,10 +285,11 @@ class Pipeline:
             due = source in self.joiner.due(now)
             self._release(source, self.joiner.flush_source(source, settled=not due), done)
             closed = self.windows.close_due(source, now)
-            if closed:
-                outcome = self._score(closed, now)
-                done.alerts.extend(self._commit_outcome(outcome, now))
-                done.windows += len(closed)
+            silent = self._silent(now, source)
+            if closed or silent:
+                outcome = self._score([*closed, *silent], now)
+                done.alerts.extend(self._commit_outcome(outcome, now, source=source))
+                done.windows += len(closed) + len(silent)
             self._notify(now, done)
             self.alerts_raised += len(done.alerts)
             return done
@@ -246,6 +300,13 @@ class Pipeline:
         saved = self._commit(alerts=outcome.new, updates=outcome.updated, now=now, **batch)
         self.policy.saved(saved)
         return saved
+
+    def _silent(self, now: float, source: str) -> list[Window]:
+        """An empty window for ``source`` if it went silent (once per silence)."""
+        rate = self._rate()
+        if rate is None or source not in rate.silent(now, mark=False, sources={source}):
+            return []
+        return rate.silent(now, sources={source})
 
     def _notify(self, now: float, done: Processed) -> None:
         """Notifications due by now (grouped, rate limited), recorded as sent."""
@@ -277,7 +338,7 @@ class Pipeline:
                            alert.lines, alert.errors)
                 )  # fmt: skip
         if taught:
-            self.detector.learn(taught)
+            self.ensemble.learn(taught)
             self.windows_learned += len(taught)
 
     def _hold_back(self, source: str, checkpoint: Checkpoint) -> Checkpoint:
@@ -322,6 +383,7 @@ class Pipeline:
         saved = self._commit_outcome(
             outcome,
             now,
+            source=source,
             checkpoints=[checkpoint] if checkpoint is not None else [],
             lines={source: released} if released else None,
             errors=errors,
@@ -342,9 +404,10 @@ class Pipeline:
         force: bool = False,
         updates: list[Alert] | None = None,
         notified: dict[int, float] | None = None,
+        source: str | None = None,
     ) -> list[Alert]:
         now = self.clock.now() if now is None else now
-        state = self._learned(now, force)
+        state = self._learned(now, force, source)
         try:
             saved = self.store.commit(
                 checkpoints=checkpoints or [], lines=lines, errors=errors or [],
@@ -372,26 +435,21 @@ class Pipeline:
             ) from None
 
     def _score(self, windows: list[Window], now: float) -> Outcome:
+        """Score and learn closed windows; the anomalous ones go to the policy with
+        their explanations. Each detector learns by its own rule (the forest only
+        from windows that did not alert)."""
         if not windows:
             return Outcome()
         # Count by the ids templates have now, not when their lines arrived.
         windows = [resolve_ids(w, self.miner.resolve) for w in windows]
-        detector = self.detector
-        outcome = Outcome()
-        normal = windows
-        if detector.ready:
-            scores = [
-                Score(w, s, detector.name)
-                for w, s in zip(windows, detector.score(windows), strict=True)
-            ]
-            self.windows_scored += len(scores)
-            self.last_score = scores[-1].score
-            outcome = self.policy.evaluate(scores, now)
-            normal = [s.window for s in scores if s.score < self.settings.alert_threshold]
-        # Only windows that did not alert teach the model what normal looks like.
-        detector.learn(normal)
-        self.windows_learned += len(normal)
-        return outcome
+        verdicts = [v for v in self.ensemble.process(windows) if v.ready]
+        self.windows_learned += len(windows)
+        if not verdicts:
+            return Outcome()
+        self.windows_scored += len(verdicts)
+        self.last_score = verdicts[-1].score
+        scores = [Score(v.window, v.score, v.detector) for v in verdicts]
+        return self.policy.evaluate(scores, now, [v.explanation.to_dict() for v in verdicts])
 
     # ------------------------------------------------------------- housekeeping
 
@@ -404,7 +462,14 @@ class Pipeline:
                 | self.tailer.due(now)
                 | set(self.joiner.due(now))
                 | (self.policy.due_sources(now) & set(self.tailer.sources()))
+                | self._silent_sources(now)
             )
+
+    def _silent_sources(self, now: float) -> set[str]:
+        rate = self._rate()
+        if rate is None:
+            return set()
+        return rate.silent(now, mark=False) & set(self.tailer.sources())
 
     def sources_for(self, paths: set[str]) -> set[str]:
         with self._lock:
@@ -441,7 +506,7 @@ class Pipeline:
                 templates=len(self.miner),
                 windows_scored=self.windows_scored,
                 windows_learned=self.windows_learned,
-                model_ready=self.detector.ready,
+                model_ready=self.ensemble.ready,
                 alerts=self.alerts_raised,
                 open_windows=self.windows.open_windows(),
                 polling=polling,

@@ -209,6 +209,23 @@ class Store:
                 "move the state file away to start afresh"
             ) from exc
 
+    def states(self, prefix: str) -> dict[str, Any]:
+        """Every saved JSON value whose name starts with ``prefix`` (e.g. the open
+        window of each source, ``"window:<source>"``)."""
+        rows = self._all(
+            "SELECT name, data FROM state WHERE substr(name, 1, ?) = ?", (len(prefix), prefix)
+        )
+        out: dict[str, Any] = {}
+        for name, data in rows:
+            try:
+                out[name] = json.loads(data)
+            except ValueError as exc:
+                raise StateError(
+                    f"{self.path}: the saved {name!r} state is not valid JSON ({exc}); "
+                    "move the state file away to start afresh"
+                ) from exc
+        return out
+
     def alerts(
         self,
         limit: int = 100,

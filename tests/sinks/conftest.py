@@ -19,17 +19,26 @@ import pytest
 
 from logmonitor.records import Alert, Sample
 
+# The shape of logmonitor.detect.explain.Explanation.to_dict().
 EXPLANATION: dict[str, Any] = {
-    "detectors": ["iforest", "novelty"],
-    "templates": [
+    "score": 0.91,
+    "threshold": 0.5,
+    "reason": "novelty (score 0.91 vs threshold 0.50): spike template 3",
+    "scores": {"iforest": 0.61, "novelty": 0.91},
+    "fired": ["iforest", "novelty"],
+    "deviations": [
         {
             "template_id": 3,
             "template": "Connection to <*> failed",
+            "kind": "spike",
             "observed": 120,
             "expected": 2.5,
+            "detector": "rate",
+            "strength": 0.9,
         }
     ],
-    "new_templates": [{"template_id": 9, "template": "Out of memory: kill process <*>"}],
+    "new_templates": [9],
+    "samples": [],
 }
 
 

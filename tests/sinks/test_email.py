@@ -163,7 +163,7 @@ def test_the_message_arrives_with_headers_and_both_parts(smtp: Server) -> None:
     for body in (text, page):
         assert "detectors: iforest, novelty" in body
         assert "observed 120, expected 2.5" in body
-        assert "new template #9" in body
+        assert "new templates: #9" in body
         assert "db.log:57" in body
     assert "app.log:42  ERROR Connection to db:5432 failed <timeout>" in text
     assert "app.log:42  ERROR Connection to db:5432 failed &lt;timeout&gt;" in page

@@ -53,7 +53,7 @@ def test_lifecycle_fields_travel_in_json_and_unknown_keys_are_ignored() -> None:
     data = alert_to_dict(make_alert())
     assert data["fingerprint"] == "fp-/var/log/app.log-0"
     assert data["severity"] == "critical"
-    assert data["explanation"]["detectors"] == ["iforest", "novelty"]
+    assert data["explanation"]["fired"] == ["iforest", "novelty"]
     rebuilt = alert_from_dict({**data, "a_field_from_the_future": 1})
     assert rebuilt.filename == "/var/log/app.log"
     assert rebuilt.sample_lines[0] == Sample(
@@ -76,15 +76,16 @@ def test_fields_missing_from_an_alert_of_today_have_defaults() -> None:
 def test_the_explanation_is_rendered_from_the_lifecycle_dict() -> None:
     lines = explanation_lines(make_alert())
     assert lines == [
+        "novelty (score 0.91 vs threshold 0.50): spike template 3",
         "detectors: iforest, novelty",
-        "template #3 'Connection to <*> failed': observed 120, expected 2.5",
-        "new template #9 'Out of memory: kill process <*>'",
+        "spike template #3 'Connection to <*> failed': observed 120, expected 2.5",
+        "new templates: #9",
     ]
 
 
 @pytest.mark.parametrize(
     "explanation",
-    [{}, {"templates": [{}]}, {"templates": ["junk"], "new_templates": None}, {"detectors": []}],
+    [{}, {"deviations": [{}]}, {"deviations": ["junk"], "new_templates": None}, {"fired": []}],
 )
 def test_a_partial_explanation_is_tolerated(explanation: dict[str, object]) -> None:
     lines = explanation_lines(make_alert(explanation=explanation))

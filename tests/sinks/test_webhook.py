@@ -34,7 +34,7 @@ def test_json_format_posts_the_notification_with_its_key(receiver: Receiver) -> 
     assert alert["score"] == 0.91
     assert alert["severity"] == "critical"
     assert alert["fingerprint"] == "fp-/var/log/app.log-0"
-    assert alert["explanation"]["new_templates"][0]["template_id"] == 9
+    assert alert["explanation"]["new_templates"] == [9]
     assert alert["sample_lines"][0]["line_number"] == 42
     assert "observed 120, expected 2.5" in body["summary"]
 

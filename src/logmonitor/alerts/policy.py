@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..records import Alert, Score
+from ..records import Alert, Sample, Score
 from ..sinks.notification import Notification
 
 __all__ = ["AlertPolicy", "Feedback", "LifecycleSettings", "Mute", "Outcome", "severity_for"]
@@ -207,8 +207,12 @@ class AlertPolicy:
 
     def _alert(self, scored: Score, now: float, explanation: Mapping[str, Any] | None) -> Alert:
         window = scored.window
-        ranked = list(dict.fromkeys([*window.new_templates, *(t for t, _ in window.counts)]))
-        behind = _behind(explanation) or list(window.new_templates) or ranked
+        behind = _behind(explanation)
+        ranked = list(
+            dict.fromkeys([*behind, *window.new_templates, *(t for t, _ in window.counts)])
+        )
+        behind = behind or list(window.new_templates) or ranked
+        # A silent source has no template to blame: its fingerprint is the source.
         ids = tuple(ranked[: self.max_templates])
         return Alert(
             filename=window.source,
@@ -219,7 +223,7 @@ class AlertPolicy:
             window_end=window.end,
             template_ids=ids,
             templates=tuple(self.template_text(t) or f"<template {t}>" for t in ids),
-            sample_lines=window.samples,
+            sample_lines=_samples(explanation) or window.samples,
             detector=scored.detector,
             lines=window.lines,
             errors=window.errors,
@@ -373,15 +377,30 @@ class AlertPolicy:
 
 
 def _behind(explanation: Mapping[str, Any] | None) -> list[int]:
-    """The template ids an explanation blames, most deviating first."""
+    """The template ids an explanation blames: its deviating templates (strongest
+    first), then its new ones."""
     if not explanation:
         return []
     ids: list[int] = []
-    for key in ("new_templates", "templates"):
-        for item in explanation.get(key) or ():
-            if isinstance(item, Mapping) and isinstance(item.get("template_id"), int):
-                ids.append(item["template_id"])
+    for item in explanation.get("deviations") or ():
+        if isinstance(item, Mapping) and isinstance(item.get("template_id"), int):
+            ids.append(item["template_id"])
+    ids.extend(t for t in explanation.get("new_templates") or () if isinstance(t, int))
     return list(dict.fromkeys(ids))
+
+
+def _samples(explanation: Mapping[str, Any] | None) -> tuple[Sample, ...]:
+    """The explanation's sample lines (lines of the blamed templates first)."""
+    out = []
+    for item in (explanation or {}).get("samples") or ():
+        try:
+            out.append(
+                Sample(str(item["path"]), int(item["line_number"]), str(item["text"]),
+                       int(item["template_id"]))
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            continue
+    return tuple(out)
 
 
 def _same_source(muted: str, source: str) -> bool:

@@ -12,13 +12,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..records import Window
 
-__all__ = ["SHAPE_FEATURES", "CountVectorizer"]
+__all__ = [
+    "SHAPE_FEATURES",
+    "CountVectorizer",
+    "window_from_state",
+    "window_to_state",
+]
 
 SHAPE_FEATURES = ("lines", "error_ratio", "new_templates", "unknown_templates")
 
@@ -68,3 +74,22 @@ class CountVectorizer:
         for column in (width, width + 2, width + 3):
             np.log1p(matrix[:, column], out=matrix[:, column])
         return matrix
+
+
+def window_to_state(window: Window) -> list[Any]:
+    """A window as compact JSON-able data for saved learning state (samples are not
+    kept: detectors learn from counts)."""
+    return [
+        window.source, window.start, window.end, [list(c) for c in window.counts],
+        window.lines, window.errors, list(window.new_templates),
+    ]  # fmt: skip
+
+
+def window_from_state(data: Sequence[Any]) -> Window:
+    """The inverse of :func:`window_to_state`."""
+    source, start, end, counts, lines, errors, new = data
+    return Window(
+        str(source), float(start), float(end),
+        tuple((int(t), int(c)) for t, c in counts), int(lines), int(errors),
+        tuple(int(t) for t in new),
+    )  # fmt: skip

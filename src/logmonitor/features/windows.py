@@ -15,14 +15,17 @@ window are counted into it: windows never reopen. One window is open per source
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+from ..errors import StateError
 from ..records import Match, Record, Sample, Window
 
 __all__ = ["WindowCounter", "resolve_ids"]
 
 _FUTURE_SLACK = 300.0
+_STATE_VERSION = 1
 
 
 @dataclass(slots=True)
@@ -192,3 +195,43 @@ class WindowCounter:
 
     def open_windows(self) -> int:
         return len(self._open)
+
+    # -- state: one open window per source, saved with that source's commits --------
+
+    def open_state(self, source: str) -> dict[str, Any] | None:
+        """The open window of ``source`` as JSON-able data (None: none is open)."""
+        w = self._open.get(source)
+        if w is None:
+            return None
+        return {
+            "version": _STATE_VERSION, "source": w.source, "start": w.start, "end": w.end,
+            "counts": [[t, c] for t, c in w.counts.items()], "lines": w.lines,
+            "errors": w.errors, "new_templates": list(w.new_templates),
+            "samples": [[x.path, x.line_number, x.text, x.template_id, n]
+                        for x, n in zip(w.samples, w.notable, strict=True)],
+            "last_arrival": w.last_arrival, "last_timed": w.last_timed,
+        }  # fmt: skip
+
+    def restore(self, states: Iterable[Mapping[str, Any] | None]) -> None:
+        """Reopen the windows :meth:`open_state` saved (a restart keeps counting
+        into them instead of scoring a window that lost its first part). Raises
+        :class:`~logmonitor.errors.StateError` for data it cannot read."""
+        for state in states:
+            if state is None:
+                continue
+            if state.get("version") != _STATE_VERSION:
+                raise StateError(f"saved window has version {state.get('version')!r}")
+            try:
+                w = _Open(str(state["source"]), float(state["start"]), float(state["end"]))
+                w.counts = {int(t): int(c) for t, c in state["counts"]}
+                w.lines, w.errors = int(state["lines"]), int(state["errors"])
+                w.new_templates = [int(t) for t in state["new_templates"]]
+                for path, number, text, template, notable in state["samples"]:
+                    w.samples.append(Sample(str(path), int(number), str(text), int(template)))
+                    w.notable.append(bool(notable))
+                w.last_arrival = float(state["last_arrival"])
+                timed = state["last_timed"]
+                w.last_timed = None if timed is None else float(timed)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise StateError(f"saved window is malformed ({exc!r})") from None
+            self._open[w.source] = w

@@ -265,35 +265,39 @@ def headline(alert: Alert) -> str:
 
 
 def explanation_lines(alert: Alert) -> list[str]:
-    """Why the alert fired, as plain lines: detectors, deviating and new templates.
+    """Why the alert fired, as plain lines: the reason, the detectors that fired,
+    the deviating templates (observed against expected) and the new ones.
 
-    Reads the lifecycle's ``explanation`` dict and tolerates missing keys; without
-    one it falls back to the templates the alert carries.
+    Reads the ``explanation`` dict of :meth:`logmonitor.detect.explain.Explanation.
+    to_dict` and tolerates missing keys; without one it falls back to the
+    templates the alert carries.
     """
     explanation = getattr(alert, "explanation", None)
     lines: list[str] = []
     if isinstance(explanation, Mapping):
-        detectors = explanation.get("detectors") or ()
-        if detectors:
-            lines.append("detectors: " + ", ".join(str(d) for d in detectors))
-        for item in explanation.get("templates") or ():
+        reason = explanation.get("reason")
+        if reason:
+            lines.append(_clip(str(reason), _MAX_TEMPLATE * 2))
+        fired = explanation.get("fired") or ()
+        if fired:
+            lines.append("detectors: " + ", ".join(str(d) for d in fired))
+        for item in explanation.get("deviations") or ():
             if not isinstance(item, Mapping):
                 continue
             observed, expected = item.get("observed"), item.get("expected")
             counts = f"observed {_fmt(observed)}"
             if expected is not None:
                 counts += f", expected {_fmt(expected)}"
-            lines.append(
-                f"template #{item.get('template_id', '?')} "
-                f"{_clip(str(item.get('template', '')), _MAX_TEMPLATE)!r}: {counts}"
+            what = (
+                "all lines"
+                if item.get("template_id") is None
+                else f"template #{item.get('template_id')} "
+                f"{_clip(str(item.get('template') or ''), _MAX_TEMPLATE)!r}"
             )
-        for item in explanation.get("new_templates") or ():
-            if not isinstance(item, Mapping):
-                continue
-            lines.append(
-                f"new template #{item.get('template_id', '?')} "
-                f"{_clip(str(item.get('template', '')), _MAX_TEMPLATE)!r}"
-            )
+            lines.append(f"{item.get('kind', 'deviation')} {what}: {counts}")
+        new = [str(t) for t in explanation.get("new_templates") or ()]
+        if new:
+            lines.append("new templates: #" + ", #".join(new))
     if not lines:
         lines.append(f"detector: {alert.detector}")
         for template_id, template in list(zip(alert.template_ids, alert.templates, strict=False))[

@@ -1,0 +1,304 @@
+"""Rate spikes and dips, per template and per source, against a robust baseline.
+
+For every source (a session window counts for its source, the part of ``source``
+before ``#``) the detector keeps one series for its line count per window and
+one per template. Each series has an exponentially weighted mean ``m`` and an
+exponentially weighted mean absolute deviation ``d`` (the streaming stand-in for
+the median absolute deviation: one outlier moves it by ``alpha`` of its size, not
+by its square as a variance would). A window's count ``x`` deviates by
+``z = (x - m) / s`` with ``s = max(1.25 d, sqrt(max(m, 1)))``; the floor is the
+Poisson noise of a count, so a template that always logs exactly 10 lines does
+not alarm at 11. Spikes count from any series with ``min_windows`` windows of
+history; dips only from series whose mean is at least ``min_mean`` lines (a
+template that logs now and then is not missed when it does not). The window's
+score is ``z / (z + z_half)`` of its largest ``|z|``: 0.5 at ``z_half`` robust
+deviations.
+
+A source that goes silent produces no window at all; :meth:`RateDetector.silent`
+returns an empty window for each source quiet for ``silence_windows`` window
+lengths whose baseline expects lines, once per silence, to be scored like any
+other (its line-count dip makes it anomalous). Windows missing between two
+windows of a source (minutes without a line) are learned as zero counts, at most
+``max_gap`` of them.
+
+Bounds: at most ``max_series`` series; past that the source updated least
+recently is forgotten with all its series, or, when the source being updated is
+the only one, its template series with the smallest mean (each restarts from
+nothing if it returns).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, overload
+
+from ..errors import ConfigError, MonitorStateError, StateError
+from ..records import Window
+from .explain import Deviation, Kind
+from .novelty import _check_state
+
+__all__ = ["RateDetector"]
+
+_STATE_VERSION = 1
+_TOTAL = -1  # the template id standing for "all lines of the source"
+
+
+@dataclass(slots=True)
+class _Series:
+    mean: float = 0.0
+    deviation: float = 0.0
+    windows: int = 0
+
+    def update(self, x: float, alpha: float) -> None:
+        if self.windows == 0:
+            self.mean = x
+        else:
+            error = x - self.mean
+            self.mean += alpha * error
+            self.deviation += alpha * (abs(error) - self.deviation)
+        self.windows += 1
+
+    def z(self, x: float) -> float:
+        scale = max(1.25 * self.deviation, math.sqrt(max(self.mean, 1.0)))
+        return (x - self.mean) / scale
+
+
+@dataclass(slots=True)
+class _Source:
+    last_end: float
+    length: float  # the typical window length, for silence and gaps
+    silent_reported: bool = False
+
+
+def _stream(window: Window) -> str:
+    source, _, key = window.source.rpartition("#")
+    return source if source else key
+
+
+class RateDetector:
+    """EWMA + mean-absolute-deviation baselines of counts per window; see the module."""
+
+    name = "rate"
+
+    def __init__(
+        self,
+        alpha: float = 0.05,
+        z_half: float = 4.0,
+        warmup_windows: int = 10,
+        min_windows: int = 10,
+        min_mean: float = 3.0,
+        silence_windows: float = 3.0,
+        max_gap: int = 60,
+        max_series: int = 50_000,
+    ) -> None:
+        if not 0.0 < alpha < 1.0:
+            raise ConfigError(f"alpha must be in (0, 1), got {alpha}")
+        if not z_half > 0:
+            raise ConfigError(f"z_half must be positive, got {z_half}")
+        for name, count in (
+            ("warmup_windows", warmup_windows), ("min_windows", min_windows),
+            ("max_series", max_series),
+        ):  # fmt: skip
+            if count < 1:
+                raise ConfigError(f"{name} must be at least 1, got {count}")
+        if min_mean < 0 or silence_windows <= 0 or max_gap < 0:
+            raise ConfigError("min_mean and max_gap must be >= 0 and silence_windows > 0")
+        self.alpha = alpha
+        self.z_half = z_half
+        self.warmup_windows = warmup_windows
+        self.min_windows = min_windows
+        self.min_mean = min_mean
+        self.silence_windows = silence_windows
+        self.max_gap = max_gap
+        self.max_series = max_series
+        # stream -> template -> series; least recently updated stream first.
+        self.series_: OrderedDict[str, dict[int, _Series]] = OrderedDict()
+        self._size = 0  # series in all streams
+        self.sources_: dict[str, _Source] = {}
+        self.learned_ = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.learned_ >= self.warmup_windows
+
+    # -- learning --------------------------------------------------------------------
+
+    def learn(self, windows: Sequence[Window]) -> None:
+        for window in windows:
+            stream = _stream(window)
+            source = self.sources_.get(stream)
+            length = max(window.end - window.start, 1e-9)
+            if source is None:
+                source = self.sources_[stream] = _Source(window.end, length)
+            else:
+                gap = int((window.start - source.last_end) // source.length)
+                for _ in range(min(max(gap, 0), self.max_gap)):
+                    self._update(stream, {})
+                source.last_end = max(source.last_end, window.end)
+                source.length = length
+                source.silent_reported = False
+            self._update(stream, window.count_map(), window.lines)
+            self.learned_ += 1
+
+    def _update(self, stream: str, counts: dict[int, int], lines: int = 0) -> None:
+        table = self.series_.get(stream)
+        if table is None:
+            table = self.series_[stream] = {}
+        self.series_.move_to_end(stream)
+        alpha = self.alpha
+        for template, s in table.items():
+            s.update(lines if template == _TOTAL else counts.get(template, 0), alpha)
+        for template, count in counts.items():
+            if template not in table:
+                table[template] = _Series()
+                table[template].update(count, alpha)
+                self._size += 1
+        if _TOTAL not in table:
+            table[_TOTAL] = _Series()
+            table[_TOTAL].update(lines, alpha)
+            self._size += 1
+        self._bound(stream)
+
+    def _bound(self, current: str) -> None:
+        series = self.series_
+        while self._size > self.max_series:
+            stream = next(iter(series))
+            if stream != current:
+                self._size -= len(series.pop(stream))
+                self.sources_.pop(stream, None)
+                continue
+            table = series[current]
+            smallest = min(
+                (t for t in table if t != _TOTAL), key=lambda t: table[t].mean, default=None
+            )
+            if smallest is None:
+                return
+            del table[smallest]
+            self._size -= 1
+
+    # -- scoring ---------------------------------------------------------------------
+
+    def _zs(self, window: Window) -> list[tuple[float, int, float, float]]:
+        """(z, template, observed, expected) for every series with enough history."""
+        stream = _stream(window)
+        counts = window.count_map()
+        out = []
+        for template, s in self.series_.get(stream, {}).items():
+            if s.windows < self.min_windows:
+                continue
+            x = float(window.lines if template == _TOTAL else counts.get(template, 0))
+            z = s.z(x)
+            if z < 0 and s.mean < self.min_mean:
+                continue
+            out.append((z, template, x, s.mean))
+        return out
+
+    def score(self, windows: Sequence[Window]) -> list[float]:
+        if not self.ready:
+            raise MonitorStateError("score() before the warm-up ended; check .ready first")
+        scores = []
+        for window in windows:
+            z = max((abs(z) for z, *_ in self._zs(window)), default=0.0)
+            scores.append(z / (z + self.z_half))
+        return scores
+
+    def deviations(self, window: Window, limit: int = 5) -> list[Deviation]:
+        """The series that deviate most, as explanation records."""
+        zs = sorted(self._zs(window), key=lambda t: -abs(t[0]))[:limit]
+        out = []
+        for z, template, observed, expected in zs:
+            if abs(z) < 1.0:
+                continue
+            silent = template == _TOTAL and observed == 0
+            kind: Kind = "silent" if silent else ("spike" if z > 0 else "dip")
+            out.append(
+                Deviation(
+                    None if template == _TOTAL else template, kind, observed, expected,
+                    self.name, abs(z) / (abs(z) + self.z_half),
+                )
+            )  # fmt: skip
+        return out
+
+    @overload
+    def silent(self, now: float, *, sources: set[str] | None = None) -> list[Window]: ...
+
+    @overload
+    def silent(
+        self, now: float, mark: Literal[False], sources: set[str] | None = None
+    ) -> set[str]: ...
+
+    def silent(
+        self, now: float, mark: bool = True, sources: set[str] | None = None
+    ) -> list[Window] | set[str]:
+        """An empty window for each source quiet for ``silence_windows`` window
+        lengths whose line count is expected to be at least ``min_mean``; each
+        silence is reported once, until the source logs again. With ``mark=False``
+        only the names of such sources, and nothing is marked reported (a look).
+        ``sources`` limits the look to those."""
+        out = []
+        names: set[str] = set()
+        for stream, source in self.sources_.items():
+            if sources is not None and stream not in sources:
+                continue
+            if (
+                source.silent_reported
+                or now - source.last_end < self.silence_windows * source.length
+            ):
+                continue
+            total = self.series_.get(stream, {}).get(_TOTAL)
+            if total is None or total.windows < self.min_windows or total.mean < self.min_mean:
+                continue
+            names.add(stream)
+            if mark:
+                source.silent_reported = True
+                out.append(Window(stream, source.last_end, now, (), 0, 0))
+        return out if mark else names
+
+    # -- state -----------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "kind": self.name,
+            "version": _STATE_VERSION,
+            "params": {
+                "alpha": self.alpha,
+                "z_half": self.z_half,
+                "warmup_windows": self.warmup_windows,
+                "min_windows": self.min_windows,
+                "min_mean": self.min_mean,
+                "silence_windows": self.silence_windows,
+                "max_gap": self.max_gap,
+                "max_series": self.max_series,
+            },
+            "learned": self.learned_,
+            "sources": [
+                [name, s.last_end, s.length, s.silent_reported] for name, s in self.sources_.items()
+            ],
+            # Least recently updated first, so the eviction order survives a restart.
+            "series": [
+                [stream, template, s.mean, s.deviation, s.windows]
+                for stream, table in self.series_.items()
+                for template, s in table.items()
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RateDetector:
+        _check_state(state, cls.name, _STATE_VERSION)
+        try:
+            detector = cls(**state["params"])
+            detector.learned_ = int(state["learned"])
+            for name, last_end, length, reported in state["sources"]:
+                detector.sources_[str(name)] = _Source(
+                    float(last_end), float(length), bool(reported)
+                )
+            for stream, template, mean, deviation, windows in state["series"]:
+                table = detector.series_.setdefault(str(stream), {})
+                table[int(template)] = _Series(float(mean), float(deviation), int(windows))
+                detector._size += 1
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"saved {cls.name} state is malformed ({exc!r})") from None
+        return detector

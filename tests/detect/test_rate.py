@@ -1,0 +1,88 @@
+"""Rate spikes and dips against an EWMA + mean-absolute-deviation baseline; silence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from logmonitor.detect.rate import RateDetector
+from logmonitor.errors import ConfigError, MonitorStateError, StateError
+from logmonitor.records import Window
+
+
+def windows(n: int, start: int = 0, source: str = "app.log", seed: int = 3) -> list[Window]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(start, start + n):
+        a, b = int(rng.poisson(40)), int(rng.poisson(8))
+        out.append(Window(source, i * 60.0, i * 60.0 + 60, ((1, a), (2, b)), a + b, 0))
+    return out
+
+
+def at(i: int, counts: tuple[tuple[int, int], ...], source: str = "app.log") -> Window:
+    return Window(source, i * 60.0, i * 60.0 + 60, counts, sum(c for _, c in counts), 0)
+
+
+def test_normal_windows_score_low_a_tenfold_spike_high() -> None:
+    detector = RateDetector()
+    detector.learn(windows(100))
+    normal = windows(20, start=100, seed=9)
+    assert max(detector.score(normal)) < 0.5
+    [spike] = detector.score([at(120, ((1, 40), (2, 80)))])
+    assert spike > 0.6
+    [top, *_] = detector.deviations(at(120, ((1, 40), (2, 80))))
+    assert (top.template_id, top.kind, top.observed) == (2, "spike", 80.0)
+    assert top.expected == pytest.approx(8, rel=0.3)
+
+
+def test_a_dip_of_a_busy_template_is_anomalous() -> None:
+    detector = RateDetector()
+    detector.learn(windows(100))
+    [score] = detector.score([at(100, ((2, 8),))])  # template 1 stopped
+    assert score > 0.5
+    kinds = {(d.template_id, d.kind) for d in detector.deviations(at(100, ((2, 8),)))}
+    assert (1, "dip") in kinds
+
+
+def test_a_silent_source_yields_one_empty_window_that_scores_high() -> None:
+    detector = RateDetector(silence_windows=3)
+    detector.learn(windows(50))
+    end = 50 * 60.0
+    assert detector.silent(now=end + 60) == []
+    [quiet] = detector.silent(now=end + 200)
+    assert (quiet.source, quiet.lines, quiet.start) == ("app.log", 0, end)
+    assert detector.silent(now=end + 400) == []  # reported once
+    [score] = detector.score([quiet])
+    assert score > 0.55
+    assert any(d.kind == "silent" and d.template_id is None for d in detector.deviations(quiet))
+    detector.learn(windows(1, start=60))
+    assert not detector.sources_["app.log"].silent_reported
+
+
+def test_sessions_count_for_their_source_and_series_are_bounded() -> None:
+    detector = RateDetector(max_series=4)
+    detector.learn([at(0, ((1, 1),), "a.log#blk_1"), at(1, ((2, 1),), "a.log#blk_2")])
+    assert list(detector.series_) == ["a.log"]
+    detector.learn([at(2, ((5, 1), (6, 1)), "b.log")])
+    assert detector._size <= 4
+    assert "b.log" in detector.series_
+
+
+def test_warm_up_and_state_round_trip() -> None:
+    detector = RateDetector(warmup_windows=5)
+    with pytest.raises(MonitorStateError):
+        detector.score(windows(1))
+    detector.learn(windows(60))
+    restored = RateDetector.from_state(json.loads(json.dumps(detector.to_state())))
+    probe = [*windows(5, start=60, seed=11), at(70, ((1, 400),))]
+    assert restored.score(probe) == detector.score(probe)
+    with pytest.raises(StateError):
+        RateDetector.from_state({**detector.to_state(), "version": 0})
+
+
+@pytest.mark.parametrize("kwargs", [{"alpha": 0}, {"z_half": 0}, {"max_series": 0}])
+def test_bad_settings_raise_config_errors(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigError):
+        RateDetector(**kwargs)  # type: ignore[arg-type]
