@@ -37,7 +37,8 @@ def test_a_block_kit_message_with_fallback_reaches_the_receiver(receiver: Receiv
     text = section["text"]["text"]
     assert section["text"]["type"] == "mrkdwn"
     assert ":red_circle:" in text  # severity critical
-    assert "• spike template #3 'Connection to &lt;*&gt; failed': observed 120, expected 2.5" in text
+    spike = "• spike template #3 'Connection to &lt;*&gt; failed': observed 120, expected 2.5"
+    assert spike in text
     assert "• new templates: #9" in text
     assert "app.log:42  a &lt;b&gt; &amp; c '''x'''" in text
     assert note.key in context["elements"][0]["text"]

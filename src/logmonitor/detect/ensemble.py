@@ -267,7 +267,10 @@ def default_ensemble(
     if windows == "time":
         members.append(Member(RateDetector(**warm)))
         forest = IsolationForestDetector(
-            model if model is not None else make_model(), refit_every=refit_every, history_size=history_size, **warm
+            model if model is not None else make_model(),
+            refit_every=refit_every,
+            history_size=history_size,
+            **warm,
         )
         members.append(Member(forest, learn_alerted=False))
     return Ensemble(members, threshold, "max", template_text)
