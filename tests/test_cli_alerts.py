@@ -145,3 +145,28 @@ def test_a_false_positive_stops_the_same_condition_alerting_in_a_replay(
         assert len(monitor.alerts) == 1  # the same condition did not alert again
     finally:
         monitor.stop()
+
+
+def test_evaluate_prints_precision_recall_per_threshold(shared_data: Path) -> None:
+    bgl = shared_data / "loghub-2k" / "BGL" / "BGL_2k.log"
+    code, out = invoke("evaluate", str(bgl), "--line-labels", "--window", "1h",
+                       "--thresholds", "0.4,0.6", "--json")  # fmt: skip
+    assert code == 0
+    result = json.loads(out)
+    assert [t["threshold"] for t in result["thresholds"]] == [0.4, 0.6]
+    assert {"precision", "recall", "f1", "alerts_per_hour_normal"} <= set(result["thresholds"][0])
+    assert result["windows"] > 0
+    code, out = invoke("evaluate", str(bgl), "--line-labels")
+    assert code == 0
+    assert "precision" in out
+
+
+def test_evaluate_bad_input(tmp_path: Path) -> None:
+    log = tmp_path / "x.log"
+    log.write_text("- a line\n")
+    code, out = invoke("evaluate", str(log))
+    assert code == 2
+    assert "line_labels" in out or "labels" in out
+    code, out = invoke("evaluate", str(log), "--line-labels", "--thresholds", "high")
+    assert code == 2
+    assert "not a list of numbers" in out
