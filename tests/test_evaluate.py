@@ -117,9 +117,10 @@ def test_line_labels_are_scored_per_time_window(tmp_path: Path) -> None:
         for minute in range(0, 60, 10):
             t = t0 + hour * 3600 + minute * 60
             lines.append(line("-", t, "INFO", f"instruction cache parity error corrected {minute}"))
-        if hour in (60, 70):
+        if hour in (60, 70):  # two different fatal errors, never seen before
             t = t0 + hour * 3600 + 30
-            lines.append(line("KERNDTLB", t, "FATAL", "data TLB error interrupt"))
+            what = "data TLB error interrupt" if hour == 60 else "machine check interrupt"
+            lines.append(line("KERNDTLB", t, "FATAL", what))
     log = tmp_path / "bgl.log"
     log.write_text("\n".join(lines) + "\n")
     seen: list[tuple[int, int]] = []

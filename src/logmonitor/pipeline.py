@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -42,6 +43,7 @@ from .features.windows import WindowCounter, resolve_ids
 from .parse.formats import LineParser
 from .parse.multiline import MultilineJoiner
 from .patterns.miner import TemplateMiner
+from .patterns.stats import TemplateStat, TemplateStats
 from .records import Alert, Record, Score, Window
 from .sinks.notification import Notification
 from .sources.base import SourceStats
@@ -118,6 +120,10 @@ class Pipeline:
         self.kind: Literal["session", "time"] = "session" if settings.session_id else "time"
         self.windows: WindowCounter | SessionWindows = self._load_windows(store, settings)
         self.ensemble = self._load_ensemble(store, settings, model)
+        self.template_stats = TemplateStats(settings.max_templates)
+        self.template_stats.restore(store.state("template_stats"))
+        # The newest window scores, for charts: (source, start, end, lines, score).
+        self.recent_scores: deque[tuple[str, float, float, int, float]] = deque(maxlen=3600)
         self.policy = AlertPolicy(
             settings.alert_threshold, self.miner.template, settings.lifecycle_settings()
         )
@@ -213,6 +219,7 @@ class Pipeline:
         due = force or now - self._saved_at >= SNAPSHOT_SECONDS
         if due and self.windows_learned != self._saved_learning:
             out["detectors"] = {"windows": self.kind, "ensemble": self.ensemble.to_state()}
+            out["template_stats"] = self.template_stats.to_state()
             if isinstance(self.windows, SessionWindows):
                 out["sessions"] = self.windows.to_state()
         miner = self.miner
@@ -444,10 +451,15 @@ class Pipeline:
         windows = [resolve_ids(w, self.miner.resolve) for w in windows]
         verdicts = [v for v in self.ensemble.process(windows) if v.ready]
         self.windows_learned += len(windows)
+        self.template_stats.update(windows)
         if not verdicts:
             return Outcome()
         self.windows_scored += len(verdicts)
         self.last_score = verdicts[-1].score
+        self.recent_scores.extend(
+            (v.window.source, v.window.start, v.window.end, v.window.lines, v.score)
+            for v in verdicts
+        )
         scores = [Score(v.window, v.score, v.detector) for v in verdicts]
         return self.policy.evaluate(scores, now, [v.explanation.to_dict() for v in verdicts])
 
@@ -491,6 +503,16 @@ class Pipeline:
         counting a batch into it)."""
         with self._lock:
             return self.summary.counts()
+
+    def patterns(self, limit: int) -> list[TemplateStat]:
+        """The most frequent templates with counts, first/last seen and examples."""
+        with self._lock:
+            return self.template_stats.rows(limit, self.miner.template)
+
+    def scores(self, limit: int) -> list[tuple[str, float, float, int, float]]:
+        """The newest window scores, oldest first: (source, start, end, lines, score)."""
+        with self._lock:
+            return list(self.recent_scores)[-limit:] if limit > 0 else []
 
     def error_report(self, n: int | None = None) -> list[ErrorTypeSummary]:
         """The error types with their files, example and trend (under the lock)."""

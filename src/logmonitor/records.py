@@ -98,6 +98,7 @@ class Window:
     errors: int
     new_templates: tuple[int, ...] = ()
     samples: tuple[Sample, ...] = ()
+    error_templates: tuple[int, ...] = ()  # templates with an error-level line here
 
     def count_map(self) -> dict[int, int]:
         return dict(self.counts)
@@ -146,6 +147,8 @@ class Alert:
     counts: tuple[tuple[int, int], ...] = ()  # the first window's template counts
     acked_at: float | None = None
     feedback: str | None = None  # "true-positive" | "false-positive"
+    acked_by: str | None = None
+    feedback_note: str | None = None
 
     def __iter__(self) -> Iterator[object]:
         return iter((self.filename, self.score))
@@ -179,7 +182,9 @@ class Alert:
             "occurrences": self.occurrences,
             "explanation": dict(self.explanation) if self.explanation is not None else None,
             "acked_at": self.acked_at,
+            "acked_by": self.acked_by,
             "feedback": self.feedback,
+            "feedback_note": self.feedback_note,
             "sample_lines": [
                 {
                     "path": s.path,

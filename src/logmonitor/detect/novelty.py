@@ -79,6 +79,7 @@ class NoveltyDetector:
         self,
         warmup_windows: int = 50,
         half_probability: float = 0.03,
+        error_half_probability: float | None = None,
         max_templates: int = 10_000,
         horizon: int = 100_000,
         max_pairs: int = 100_000,
@@ -98,6 +99,14 @@ class NoveltyDetector:
             raise ConfigError(f"horizon ({horizon}) must be at least warmup_windows")
         self.warmup_windows = warmup_windows
         self.half_probability = half_probability
+        if error_half_probability is not None and not 0.0 < error_half_probability < 0.5:
+            raise ConfigError(
+                f"error_half_probability must be in (0, 0.5), got {error_half_probability}"
+            )
+        # Templates with an error-level line in the window (Window.error_templates)
+        # may use a laxer scale: a rare error is worth an alert sooner than a rare
+        # info line. None: the same scale for all.
+        self.error_half_probability = error_half_probability
         self.max_templates = max_templates
         self.horizon = horizon
         self.max_pairs = max_pairs
@@ -235,24 +244,37 @@ class NoveltyDetector:
         rarest = self.surprises(window, limit=1)
         return rarest[0].rarity if rarest else 0.0
 
+    def _strength(self, s: Surprise, errors: frozenset[int]) -> float:
+        """A fact's score: ``r / (r + r_half)``, on the error scale for a template
+        present with error-level lines."""
+        r_half = self.r_half
+        if self.error_half_probability is not None and s.present and s.template_id in errors:
+            r_half = -math.log(self.error_half_probability)
+        r = s.rarity
+        return r / (r + r_half)
+
     def deviations(self, window: Window, limit: int = 5) -> list[Deviation]:
         """The window's rarest facts as explanation records (see :mod:`.explain`)."""
-        r_half = self.r_half
+        errors = frozenset(window.error_templates)
         out = []
         for s in self.surprises(window, limit):
             kind: Kind = "new" if s.new else ("rare" if s.present else "missing")
-            strength = s.rarity / (s.rarity + r_half)
+            strength = self._strength(s, errors)
             out.append(Deviation(s.template_id, kind, s.observed, s.expected, self.name, strength))
         return out
 
     def score(self, windows: Sequence[Window]) -> list[float]:
         if not self.ready:
             raise MonitorStateError("score() before the warm-up ended; check .ready first")
-        r_half = self.r_half
         scores = []
         for window in windows:
-            r = self.rarity(window)
-            scores.append(r / (r + r_half))
+            if self.error_half_probability is None or not window.error_templates:
+                r = self.rarity(window)
+                scores.append(r / (r + self.r_half))
+                continue
+            errors = frozenset(window.error_templates)
+            facts = self.surprises(window, limit=1 << 30)  # every fact: scales differ
+            scores.append(max((self._strength(s, errors) for s in facts), default=0.0))
         return scores
 
     # -- state ---------------------------------------------------------------------
@@ -265,6 +287,7 @@ class NoveltyDetector:
             "params": {
                 "warmup_windows": self.warmup_windows,
                 "half_probability": self.half_probability,
+                "error_half_probability": self.error_half_probability,
                 "max_templates": self.max_templates,
                 "horizon": self.horizon,
             },

@@ -62,8 +62,15 @@ class _Series:
         self.windows += 1
 
     def z(self, x: float) -> float:
-        scale = max(1.25 * self.deviation, math.sqrt(max(self.mean, 1.0)))
-        return (x - self.mean) / scale
+        """The less extreme of the count's deviation from the robust spread and
+        from Poisson noise (Anscombe's transform, whose noise is about N(0, 1) at
+        any mean: a template that averages one line in ten windows is not a
+        four-sigma spike when three lines come)."""
+        poisson = 2.0 * (math.sqrt(x + 0.375) - math.sqrt(max(self.mean, 0.0) + 0.375))
+        if self.deviation <= 0.0:
+            return poisson
+        empirical = (x - self.mean) / (1.25 * self.deviation)
+        return poisson if abs(poisson) < abs(empirical) else empirical
 
 
 @dataclass(slots=True)

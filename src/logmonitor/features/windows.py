@@ -37,6 +37,7 @@ class _Open:
     lines: int = 0
     errors: int = 0
     new_templates: list[int] = field(default_factory=list)
+    error_templates: set[int] = field(default_factory=set)
     samples: list[Sample] = field(default_factory=list)
     notable: list[bool] = field(default_factory=list)
     last_arrival: float = 0.0
@@ -53,6 +54,7 @@ class _Open:
             errors=self.errors,
             new_templates=tuple(self.new_templates),
             samples=tuple(self.samples),
+            error_templates=tuple(sorted(self.error_templates)),
         )
 
 
@@ -75,6 +77,7 @@ def resolve_ids(window: Window, resolve: Callable[[int], int]) -> Window:
         window,
         counts=tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
         new_templates=tuple(dict.fromkeys(resolve(t) for t in window.new_templates)),
+        error_templates=tuple(sorted({resolve(t) for t in window.error_templates})),
         samples=tuple(replace(s, template_id=resolve(s.template_id)) for s in window.samples),
     )
 
@@ -143,6 +146,7 @@ class WindowCounter:
             is_error = record.is_error
             if is_error:
                 current.errors += 1
+                current.error_templates.add(match.template_id)
             if match.change == "created":
                 current.new_templates.append(match.template_id)
             self._sample(current, record, match, is_error)
@@ -207,6 +211,7 @@ class WindowCounter:
             "version": _STATE_VERSION, "source": w.source, "start": w.start, "end": w.end,
             "counts": [[t, c] for t, c in w.counts.items()], "lines": w.lines,
             "errors": w.errors, "new_templates": list(w.new_templates),
+            "error_templates": sorted(w.error_templates),
             "samples": [[x.path, x.line_number, x.text, x.template_id, n]
                         for x, n in zip(w.samples, w.notable, strict=True)],
             "last_arrival": w.last_arrival, "last_timed": w.last_timed,
@@ -226,6 +231,7 @@ class WindowCounter:
                 w.counts = {int(t): int(c) for t, c in state["counts"]}
                 w.lines, w.errors = int(state["lines"]), int(state["errors"])
                 w.new_templates = [int(t) for t in state["new_templates"]]
+                w.error_templates = {int(t) for t in state.get("error_templates", ())}
                 for path, number, text, template, notable in state["samples"]:
                     w.samples.append(Sample(str(path), int(number), str(text), int(template)))
                     w.notable.append(bool(notable))
