@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STATE  := .logmonitor
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck pytest bench clean
+.PHONY: help run test lint format typecheck pytest bench clean chromium
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,12 +24,13 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-run: $(VENV)/.runtime ## watch /var/log (or the directories in ./logmonitor.toml), state in ./.logmonitor/
+run: $(VENV)/.runtime ## watch /var/log (or ./logmonitor.toml's directories); dashboard on http://127.0.0.1:8000
 	@mkdir -p $(STATE)
+	@echo "dashboard on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@if [ -f logmonitor.toml ]; then \
-		exec $(BIN)/logmonitor watch --config logmonitor.toml --state $(STATE)/state.db; \
+		exec $(BIN)/logmonitor watch --ui --config logmonitor.toml --state $(STATE)/state.db; \
 	else \
-		exec $(BIN)/logmonitor watch /var/log --state $(STATE)/state.db; \
+		exec $(BIN)/logmonitor watch /var/log --ui --state $(STATE)/state.db; \
 	fi
 
 test: lint typecheck pytest ## ruff, mypy and pytest
@@ -45,8 +46,16 @@ format: $(VENV)/.dev ## apply ruff's fixes and formatting
 typecheck: $(VENV)/.dev ## mypy --strict on src/
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev ## the test suite
+pytest: $(VENV)/.dev chromium ## the test suite
 	$(BIN)/pytest
+
+# The browser tests drive Debian's chromium through Playwright (no browser can be
+# downloaded at run time); installed once when missing (needs root or sudo).
+chromium: ## Debian's chromium for the browser tests
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium; }; }
 
 bench: $(VENV)/.dev ## benchmarks beside their peers; tables on stdout, JSON in bench/results/
 	$(BIN)/python -m bench

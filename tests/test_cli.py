@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 import pytest
 
 import logmonitor
@@ -204,6 +205,7 @@ def test_watch_json_reports_lines_and_stops_on_signal(
     assert started == {
         "type": "started",
         "files": 1,
+        "dashboard": None,
         "log_dirs": [str(log_dir)],
         "state": str(state),
     }
@@ -228,6 +230,33 @@ def test_watch_json_reports_lines_and_stops_on_signal(
     assert code == 0, process.stderr()
     for line in rest:
         assert json.loads(line)["type"] in ("status", "alert")
+
+
+def test_watch_ui_serves_the_dashboard_and_api_beside_the_monitor(
+    env: dict[str, str], tmp_path: Path, log_dir: Path, processes: list[Running]
+) -> None:
+    (log_dir / "app.log").write_text("INFO ready\n")
+    args = [str(SCRIPT), "watch", str(log_dir), "--ui", "--port", "0", "--json"]
+    process = Running([*args, "--state", str(tmp_path / "s.db")], env, tmp_path)
+    processes.append(process)
+    url = json.loads(process.next_line())["dashboard"]
+    assert url.startswith("http://127.0.0.1:")
+    with httpx.Client(base_url=url, timeout=DEADLINE) as client:
+        assert client.get("/api/resource").json() == {
+            "resources": [{"id": 1, "name": str(log_dir / "app.log")}]
+        }
+        assert "LogMonitor" in client.get("/").text
+    code, _ = process.stop(signal.SIGTERM)
+    assert code == 0, process.stderr()
+
+
+def test_serve_refuses_a_public_address_without_a_token(
+    env: dict[str, str], tmp_path: Path, log_dir: Path
+) -> None:
+    args = ["serve", str(log_dir), "--host", "0.0.0.0", "--state", str(tmp_path / "s.db")]
+    result = run([str(SCRIPT), *args], env, tmp_path)
+    assert result.returncode == 2
+    assert "LOGMONITOR_TOKEN" in result.stderr
 
 
 # ------------------------------------------------------------- log_monitor.py

@@ -7,6 +7,7 @@ an exit code: 2 for bad input (arguments, config, sources), 3 for the state file
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console, Group, RenderableType
@@ -36,6 +37,9 @@ from .pipeline import Status
 from .sinks.console import ConsoleSink
 from .sinks.jsonl import JsonlSink
 from .store import Store
+
+if TYPE_CHECKING:
+    from .api import Server
 
 __all__ = ["main"]
 
@@ -146,8 +150,28 @@ def cli(ctx: click.Context, verbose: int) -> None:
     ctx.obj["verbose"] = verbose
 
 
+def _ui_options(command: Any) -> Any:
+    for option in reversed(
+        [
+            click.option(
+                "--host", default="127.0.0.1", show_default=True,
+                help="Address of the dashboard and API; other than loopback needs "
+                "$LOGMONITOR_TOKEN.",
+            ),
+            click.option(
+                "--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+                help="Port of the dashboard and API (0: any free port).",
+            ),
+        ]
+    ):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("directories", nargs=-1, type=click.Path())
+@click.option("--ui", is_flag=True, help="Also serve the dashboard and HTTP API (see serve).")
+@_ui_options
 @click.option(
     "--threshold",
     type=float,
@@ -188,6 +212,9 @@ def cli(ctx: click.Context, verbose: int) -> None:
 def watch(
     ctx: click.Context,
     directories: Sequence[str],
+    ui: bool,
+    host: str,
+    port: int,
     threshold: float | None,
     from_beginning: bool | None,
     state: str | None,
@@ -198,6 +225,22 @@ def watch(
 ) -> None:
     """Follow DIRECTORIES (default /var/log, or log_dirs from --config) and print
     alerts as they happen, with a summary screen every few seconds."""
+    settings = _watch_settings(
+        directories, threshold, from_beginning, state, config_file, window_seconds,
+        summary_interval,
+    )  # fmt: skip
+    _run_watch(settings, as_json, ctx.obj["verbose"], (host, port) if ui else None)
+
+
+def _watch_settings(
+    directories: Sequence[str],
+    threshold: float | None,
+    from_beginning: bool | None,
+    state: str | None,
+    config_file: str | None,
+    window_seconds: float | None,
+    summary_interval: float | None,
+) -> Settings:
     overrides = {
         "log_dirs": tuple(directories) or None,
         "alert_threshold": threshold,
@@ -213,7 +256,47 @@ def watch(
             settings = settings.replace(state=state)
     except LogMonitorError as exc:
         _fail(exc)
-    _run_watch(settings, as_json, ctx.obj["verbose"])
+    return settings
+
+
+@cli.command()
+@click.argument("directories", nargs=-1, type=click.Path())
+@_ui_options
+@click.option("--threshold", type=float, default=None, help="Anomaly score threshold [0.5].")
+@click.option(
+    "--from-beginning", is_flag=True, default=None,
+    help="Read existing files from their start on the first run.",
+)  # fmt: skip
+@click.option(
+    "--state", type=click.Path(dir_okay=False), default=None,
+    help="SQLite state file [$XDG_STATE_HOME/logmonitor/state.db].",
+)  # fmt: skip
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), default=None,
+    help="A logmonitor.toml with settings; flags win over it.",
+)  # fmt: skip
+@click.pass_context
+def serve(
+    ctx: click.Context, directories: Sequence[str], host: str, port: int,
+    threshold: float | None, from_beginning: bool | None, state: str | None,
+    config_file: str | None,
+) -> None:  # fmt: skip
+    """Monitor DIRECTORIES and serve the live dashboard and HTTP API (/docs,
+    /metrics), without the terminal summary: for running as a service."""
+    settings = _watch_settings(
+        directories, threshold, from_beginning, state, config_file, None, None
+    )
+    _run_watch(settings, True, ctx.obj["verbose"], (host, port), quiet=True)
+
+
+def _start_ui(monitor: LogMonitor, where: tuple[str, int]) -> Server:
+    """The dashboard and API next to the monitor; the token comes from
+    $LOGMONITOR_TOKEN (this module reads the environment, the server does not)."""
+    from .api import MonitorBackend  # FastAPI loads only when a dashboard is asked for
+    from .api import serve as serve_api
+
+    token = os.environ.get("LOGMONITOR_TOKEN") or None
+    return serve_api(MonitorBackend(monitor), host=where[0], port=where[1], token=token)
 
 
 def _setup_logging(verbose: int, console: Console | None) -> None:
@@ -229,30 +312,48 @@ def _setup_logging(verbose: int, console: Console | None) -> None:
     root.setLevel(level)
 
 
-def _run_watch(settings: Settings, as_json: bool, verbose: int) -> None:
+def _run_watch(
+    settings: Settings,
+    as_json: bool,
+    verbose: int,
+    ui: tuple[str, int] | None = None,
+    quiet: bool = False,
+) -> None:
     out = Console(stderr=False)
     err = Console(stderr=True)
     interactive = out.is_terminal and not as_json
-    _setup_logging(verbose, err if err.is_terminal else None)
+    _setup_logging(max(verbose, 1) if quiet else verbose, err if err.is_terminal else None)
     jsonl = JsonlSink(sys.stdout) if as_json else None
     sink = jsonl if jsonl is not None else ConsoleSink(out)
     try:
         monitor = LogMonitor(list(settings.log_dirs), settings.alert_threshold,
-                             settings=settings, sinks=[sink])  # fmt: skip
+                             settings=settings, sinks=[] if quiet else [sink])  # fmt: skip
     except LogMonitorError as exc:
         _fail(exc)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    server: Server | None = None
     try:
         monitor.start()
+        if ui is not None:
+            server = _start_ui(monitor, ui)
         status = monitor.status()
         started = f"watching {len(status.sources)} files in {', '.join(monitor.log_dirs)}"
-        if jsonl is not None:
-            jsonl.write({"type": "started", "files": len(status.sources),
+        url = None if server is None else server.url
+        if quiet:
+            err.print(f"LogMonitor {__version__} {started}; dashboard on {url}; Ctrl-C to stop")
+        elif jsonl is not None:
+            jsonl.write({"type": "started", "files": len(status.sources), "dashboard": url,
                          "log_dirs": monitor.log_dirs, "state": settings.state})  # fmt: skip
         else:
             out.print(f"[bold]LogMonitor {__version__}[/] {escape(started)} "
                       f"(state: {escape(str(settings.state))}); Ctrl-C to stop")  # fmt: skip
-        _summary_loop(monitor, settings, out, jsonl, interactive)
+            if url is not None:
+                out.print(f"dashboard on [bold]{url}[/]")
+        if quiet:
+            while monitor.running:
+                time.sleep(0.5)
+        else:
+            _summary_loop(monitor, settings, out, jsonl, interactive)
         failure = monitor.failure
         if failure is not None:  # the background thread stopped on an error
             if isinstance(failure, LogMonitorError):
@@ -264,6 +365,8 @@ def _run_watch(settings: Settings, as_json: bool, verbose: int) -> None:
         monitor.stop()
         _fail(exc)
     finally:
+        if server is not None:
+            server.stop()  # first: a stopped monitor would fail the dashboard's polls
         monitor.stop()
         signal.signal(signal.SIGTERM, previous)
     if not as_json:
@@ -439,6 +542,14 @@ def _open_store(state: str | None, config_file: str | None) -> Store:
         _fail(exc)
 
 
+def _user() -> str:
+    """Who acknowledges, for the record (the login name, if there is one)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return f"uid {os.getuid()}"
+
+
 def _when(t: float | None) -> str:
     return "" if not t else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
@@ -513,7 +624,7 @@ def ack(alert_id: int, state: str | None, config_file: str | None) -> None:
     """Acknowledge alert ALERT_ID: it stays firing but is not repeated."""
     store = _open_store(state, config_file)
     try:
-        alert = store.ack(alert_id, time.time())
+        alert = store.ack(alert_id, time.time(), by=_user())
     except LogMonitorError as exc:
         _fail(exc)
     finally:

@@ -22,6 +22,7 @@ from .clock import Clock, SystemClock
 from .config import Settings
 from .detect.iforest import make_model
 from .errors import ConfigError, MonitorStateError
+from .patterns.stats import TemplateStat
 from .pipeline import Pipeline, Processed, Runner, Status
 from .records import Alert
 from .sinks.base import Sink
@@ -282,6 +283,59 @@ class LogMonitor:
         """Sources, counts and the model's state, for status screens."""
         runner = self._runner
         return self._ready().status(polling=runner is not None and runner.polling)
+
+    def alert(self, alert_id: int) -> Alert | None:
+        """One stored alert by id (None if there is none)."""
+        return self._state().alert(alert_id)
+
+    def find_alerts(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        since: float | None = None,
+        source: str | None = None,
+        severity: str | None = None,
+        status: str | None = None,
+        acked: bool | None = None,
+    ) -> tuple[list[Alert], int]:
+        """Stored alerts matching the filters, newest first, and the total count."""
+        return self._state().alert_page(
+            limit, offset, since_time=since, source=source, severity=severity, status=status,
+            acked=acked,
+        )  # fmt: skip
+
+    def alerts_after(self, alert_id: int, limit: int = 100) -> list[Alert]:
+        """Alerts stored after ``alert_id``, oldest first (the newest ``limit``)."""
+        return self._state().alerts(limit, since_id=alert_id)
+
+    def alert_counts(self) -> dict[str, int]:
+        """Stored alerts by severity."""
+        return self._state().alert_counts()
+
+    def ack(self, alert_id: int, by: str = "") -> Alert:
+        """Acknowledge an alert: it is not repeated while it lasts. Raises
+        :class:`~logmonitor.errors.StateError` for an unknown id."""
+        return self._state().ack(alert_id, self.clock.now(), by)
+
+    def feedback(self, alert_id: int, verdict: str, note: str = "") -> Alert:
+        """``true-positive`` or ``false-positive``. A false positive's pattern is
+        learned as normal and the same condition does not alert again."""
+        return self._state().set_feedback(alert_id, verdict, self.clock.now(), note)
+
+    def patterns(self, limit: int = 100) -> list[TemplateStat]:
+        """The most frequent templates with counts, first/last seen and examples."""
+        return self._ready().patterns(limit)
+
+    def recent_scores(self, limit: int = 600) -> list[tuple[str, float, float, int, float]]:
+        """The newest window scores, oldest first: (source, start, end, lines, score)."""
+        return self._ready().scores(limit)
+
+    def _state(self) -> Store:
+        self._ready()
+        if self._store is None:  # pragma: no cover - _ready() sets it
+            raise MonitorStateError("the state file is not open")
+        return self._store
 
     def recent_alerts(self, limit: int = 100) -> list[Alert]:
         """Alerts from the state file, this run's and earlier runs', oldest first."""

@@ -77,11 +77,14 @@ _ALERT_COLUMNS = (
     ("acked_at", "REAL"),
     ("feedback", "TEXT"),
     ("feedback_at", "REAL"),
+    ("feedback_note", "TEXT"),
+    ("acked_by", "TEXT"),
 )
 _ALERT_SELECT = (
     "SELECT id, filename, score, threshold, time, window_start, window_end, detector, lines,"
     " errors, template_ids, templates, samples, fingerprint, severity, status, first_seen,"
-    " last_seen, occurrences, explanation, counts, acked_at, feedback FROM alerts"
+    " last_seen, occurrences, explanation, counts, acked_at, feedback, acked_by,"
+    " feedback_note FROM alerts"
 )
 _OTHER_PROGRAM = "belongs to another program; move it away or pass --state with another path"
 
@@ -261,6 +264,41 @@ class Store:
         )
         return [self._alert(r) for r in reversed(rows)]
 
+    def alert_page(
+        self,
+        limit: int,
+        offset: int = 0,
+        *,
+        since_time: float | None = None,
+        source: str | None = None,
+        severity: str | None = None,
+        status: str | None = None,
+        acked: bool | None = None,
+    ) -> tuple[list[Alert], int]:
+        """One page of matching alerts, newest first, and how many match in all."""
+        where: list[str] = ["1"]
+        args: list[Any] = []
+        for column, value in (("filename", source), ("severity", severity), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if since_time is not None:
+            where.append("last_seen >= ?")
+            args.append(since_time)
+        if acked is not None:
+            where.append("acked_at IS NOT NULL" if acked else "acked_at IS NULL")
+        clause = " AND ".join(where)
+        rows = self._all(
+            f"{_ALERT_SELECT} WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        )
+        (total,) = self._all(f"SELECT count(*) FROM alerts WHERE {clause}", args)[0]
+        return [self._alert(r) for r in rows], int(total)
+
+    def alert_counts(self) -> dict[str, int]:
+        """Alerts by severity."""
+        return dict(self._all("SELECT severity, count(*) FROM alerts GROUP BY severity"))
+
     def alert(self, alert_id: int) -> Alert | None:
         rows = self._all(f"{_ALERT_SELECT} WHERE id = ?", (alert_id,))
         return self._alert(rows[0]) if rows else None
@@ -285,7 +323,7 @@ class Store:
             first_seen=r[16] or r[4], last_seen=r[17] or r[4], occurrences=r[18],
             explanation=json.loads(r[19]) if r[19] else None,
             counts=tuple((int(t), int(n)) for t, n in json.loads(r[20])),
-            acked_at=r[21], feedback=r[22],
+            acked_at=r[21], feedback=r[22], acked_by=r[23], feedback_note=r[24],
         )  # fmt: skip
 
     # ------------------------------------------------------------------ feedback
@@ -326,20 +364,26 @@ class Store:
             sql, args = sql + " WHERE until > ?", (now,)
         return [Mute(r[1], r[2], r[3], r[0], r[4]) for r in self._all(sql + " ORDER BY id", args)]
 
-    def ack(self, alert_id: int, now: float) -> Alert:
-        """Acknowledge an alert (no more repeats); :class:`StateError` if unknown."""
+    def ack(self, alert_id: int, now: float, by: str = "") -> Alert:
+        """Acknowledge an alert (no more repeats; the first ack stands);
+        :class:`StateError` if unknown."""
         return self._feedback_write(
-            alert_id, "UPDATE alerts SET acked_at = coalesce(acked_at, ?) WHERE id = ?", (now,)
+            alert_id,
+            "UPDATE alerts SET acked_by = CASE WHEN acked_at IS NULL THEN ? ELSE acked_by END,"
+            " acked_at = coalesce(acked_at, ?) WHERE id = ?",
+            (by, now),
         )
 
-    def set_feedback(self, alert_id: int, verdict: str, now: float) -> Alert:
-        """Record ``true-positive`` or ``false-positive`` for an alert."""
+    def set_feedback(self, alert_id: int, verdict: str, now: float, note: str = "") -> Alert:
+        """Record ``true-positive`` or ``false-positive`` for an alert (the latest
+        verdict replaces earlier ones), with an optional note."""
         if verdict not in ("true-positive", "false-positive"):
             raise ValueError(f"verdict must be true-positive or false-positive, not {verdict!r}")
         return self._feedback_write(
-            alert_id, "UPDATE alerts SET feedback = ?, feedback_at = ? WHERE id = ?",
-            (verdict, now),
-        )  # fmt: skip
+            alert_id,
+            "UPDATE alerts SET feedback = ?, feedback_at = ?, feedback_note = ? WHERE id = ?",
+            (verdict, now, note),
+        )
 
     def add_mute(self, kind: str, value: str, until: float, now: float) -> Mute:
         if kind not in ("template", "source"):
