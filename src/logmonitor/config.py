@@ -73,6 +73,7 @@ class Settings:
     repeat_interval: float = 14_400.0
     cooldown: float = 300.0
     max_notifications_per_hour: int = 60
+    digest: str = "daily"  # "hourly", "daily" or "off": a summary sent to the sinks
     # notifications: [[sinks]] tables and the [delivery] table, as read from TOML;
     # checked and built by logmonitor.sinks.factory when the monitor starts
     sinks: tuple[Mapping[str, Any], ...] = ()
@@ -137,6 +138,8 @@ class Settings:
         }.items():
             if value < 0:
                 raise fail(key, f"must be 0 or more, not {value!r}")
+        if self.digest not in ("hourly", "daily", "off"):
+            raise fail("digest", f"must be hourly, daily or off, not {self.digest!r}")
         if self.session_id is not None:
             try:
                 re.compile(self.session_id)

@@ -12,16 +12,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from .alerts.digest import DigestSchedule, build_digest
 from .alerts.summary import ErrorTypeSummary
 from .clock import Clock, SystemClock
 from .config import Settings
 from .detect.iforest import make_model
-from .errors import ConfigError, MonitorStateError
+from .errors import ConfigError, LogMonitorError, MonitorStateError
 from .patterns.stats import TemplateStat
 from .pipeline import Pipeline, Processed, Runner, Status
 from .records import Alert
@@ -121,6 +123,7 @@ class LogMonitor:
         self._runner: Runner | None = None
         self._lock = threading.RLock()
         self._stopped = False
+        self._digest_from: float | None = None  # start of the period the next digest tells
 
     # ---------------------------------------------------------------- life cycle
 
@@ -152,8 +155,9 @@ class LogMonitor:
                 raise MonitorStateError("start() was already called; a LogMonitor runs once")
             pipeline = self._ready()
             self._runner = Runner(
-                pipeline, self.process_log_file, self.settings.poll_interval, self.settings.inotify
-            )
+                pipeline, self.process_log_file, self.settings.poll_interval,
+                self.settings.inotify, on_tick=self._tick,
+            )  # fmt: skip
             self._runner.start()
         self._runner.wait_started()
         logger.info("watching %s", ", ".join(self.log_dirs))
@@ -267,6 +271,38 @@ class LogMonitor:
         if self.deliverer is not None:
             for notification in done.notifications:
                 self.deliverer.submit(notification)
+        self._tick()
+
+    def _tick(self) -> None:
+        """Timers: the digest, when a period has ended and there is a sink."""
+        try:
+            self._maybe_digest()
+        except LogMonitorError:
+            logger.exception("the digest could not be sent; trying again next period")
+
+    def _maybe_digest(self) -> None:
+        if self.deliverer is None or self.settings.digest == "off" or self._store is None:
+            return
+        schedule = DigestSchedule(self.settings.digest, time.localtime().tm_gmtoff)
+        now = self.clock.now()
+        current = schedule.period_start(now)
+        with self._lock:
+            if self._digest_from is None:
+                saved = self._store.state("digest")
+                self._digest_from = float(saved["from"]) if saved else current
+            start = self._digest_from
+            if current <= start:
+                return  # the period in progress
+            self._digest_from = current
+        # Only the last whole period: after a long stop, one digest, not a backlog.
+        start = max(start, current - schedule.seconds)
+        alerts, _ = self.find_alerts(50, since=start)
+        patterns = [p for p in self.patterns(10_000) if p.first_seen >= start]
+        digest = build_digest(
+            start, current, self.summary(10), patterns, alerts, self.status().lines
+        )
+        self.deliverer.submit(digest)
+        self._store.commit(state={"digest": {"from": current}}, saved_at=now)
 
     # -------------------------------------------------------------------- status
 

@@ -563,9 +563,11 @@ class Runner:
         on_source: Callable[[str], None],
         poll_interval: float = 1.0,
         use_inotify: bool = True,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.on_source = on_source
+        self.on_tick = on_tick  # called once per loop (about every 0.25 s): timers
         self.poll_interval = poll_interval
         self.watcher = Watcher(enabled=use_inotify)
         self.hook_errors = 0
@@ -631,6 +633,8 @@ class Runner:
                 self._call(source)
             dirty.clear()
             self.pipeline.close_gone()
+            if self.on_tick is not None:
+                self.on_tick()
             timeout = max(0.0, min(next_scan - time.monotonic(), 0.25))
             if self.watcher.polling:
                 self._stop.wait(timeout)

@@ -94,3 +94,56 @@ def test_a_notification_pending_at_a_stop_is_delivered_after_the_restart_once(
     assert delivered.body["kind"] == "firing"
     keys = {r.headers["idempotency-key"] for r in receiver.all()}
     assert len(keys) == 1  # every attempt was the same notification
+
+
+def test_an_hourly_digest_tells_the_hours_alerts_errors_and_new_patterns(
+    log_dir: Path, tmp_path: Path, clock: FakeClock, receiver: Receiver
+) -> None:
+    app = log_dir / "app.log"
+    app.touch()
+    sink = {"type": "webhook", "url": receiver.url()}
+    monitor = LogMonitor(
+        [str(log_dir)], 0.5, state=str(tmp_path / "s.db"), clock=clock, sinks=[sink],
+        environ={}, delivery=RETRY_FAST, digest="hourly", **FAST,
+    )  # fmt: skip
+    try:
+        drive(monitor, app, clock)  # an alert, in the hour that started at the fake epoch
+        clock.advance(3600.0)
+        monitor.process_log_file(str(app))  # the hour ended: its digest goes out
+        wait_for(lambda: any(r.body["kind"] == "digest" for r in receiver.accepted()))
+        monitor.process_log_file(str(app))  # at most one digest per period
+        assert monitor.deliverer is not None
+        assert monitor.deliverer.drain(10.0)
+    finally:
+        monitor.stop()
+    digests = [r.body for r in receiver.accepted() if r.body["kind"] == "digest"]
+    assert len(digests) == 1
+    (digest,) = digests
+    assert digest["title"].startswith("LogMonitor digest")
+    text = digest["text"]
+    assert "1 alerts in this period" in text
+    assert "OSError" in text  # the burst's error type, among the top ones
+    assert "New patterns" in text
+    assert "CRITICAL disk /dev/sda failed" in text
+
+
+def test_the_digest_period_survives_a_restart(
+    log_dir: Path, tmp_path: Path, clock: FakeClock, receiver: Receiver
+) -> None:
+    app = log_dir / "app.log"
+    app.write_text("INFO hello 1\n")
+    options: dict[str, Any] = {
+        "state": str(tmp_path / "s.db"), "clock": clock, "sinks": [{"type": "webhook",
+        "url": receiver.url()}], "environ": {}, "delivery": RETRY_FAST, "digest": "hourly",
+        "from_beginning": True,
+    }  # fmt: skip
+    first = LogMonitor([str(log_dir)], 0.5, **options)
+    first.process_log_file(str(app))
+    clock.advance(3600.0)
+    first.process_log_file(str(app))
+    wait_for(lambda: len(receiver.accepted()) == 1)
+    first.stop()
+    second = LogMonitor([str(log_dir)], 0.5, **options)
+    second.process_log_file(str(app))  # same period: nothing new to tell
+    second.stop()
+    assert len(receiver.accepted()) == 1
