@@ -150,3 +150,36 @@ def test_a_snapshot_of_a_newer_version_is_refused(
     with pytest.raises(StateError, match=r"version 999 .*upgrade LogMonitor"):
         monitor.process_log_file(str(log_dir / "none.log"))
     monitor.stop()
+
+
+def test_the_detectors_come_back_ready_and_windows_in_progress_are_kept(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = log_dir / "app.log"
+    app.touch()
+    state = str(tmp_path / "s.db")
+    options = {"window_seconds": 1.0, "warmup_windows": 8, "window_grace": 0.2}
+    first = LogMonitor([str(log_dir)], 0.5, state=state, clock=clock, **options)
+    for n in range(12):
+        append(app, [f"INFO request {i} served in {i % 7 + 2} ms" for i in range(n * 3, n * 3 + 3)])
+        first.process_log_file(str(app))
+        clock.advance(1.0)
+    append(app, ["INFO request 99 served in 3 ms"] * 2)  # an open window at the stop
+    first.process_log_file(str(app))
+    assert first.status().model_ready
+    learned = first.status().windows_learned
+    first.stop()
+
+    second = LogMonitor([str(log_dir)], 0.5, state=state, clock=clock, **options)
+    try:
+        status = second.status()
+        assert status.model_ready  # scores at once: no second warm-up
+        assert status.open_windows == 1  # the window in progress came back
+        clock.advance(2.0)
+        second.process_log_file(str(app))  # it closes with its two lines, and is scored
+        assert second.status().windows_scored >= 1
+        scored_lines = [lines for _, _, _, lines, _ in second.recent_scores()]
+        assert 2 in scored_lines  # the restored window, with the lines of the first run
+        assert learned >= 12
+    finally:
+        second.stop()

@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from ..records import Alert
-from .notification import Notification, render_title
+from .notification import Notification, explanation_lines, render_title
 
 __all__ = ["ConsoleSink", "render_alert"]
 
@@ -29,12 +29,20 @@ def render_alert(alert: Alert) -> RenderableType:
             f"{alert.lines} lines, {alert.errors} errors  [dim]({alert.detector})[/]"
         )
     ]
-    for template_id, template in list(zip(alert.template_ids, alert.templates, strict=False))[:5]:
-        body.append(Text.from_markup(f"  [cyan]#{template_id}[/] {escape(template[:160])}"))
+    if alert.explanation:  # why: the detectors that fired and what deviated
+        for line in explanation_lines(alert):
+            body.append(Text.from_markup(f"  [yellow]{escape(line[:200])}[/]"))
+    else:
+        pairs = list(zip(alert.template_ids, alert.templates, strict=False))[:5]
+        for template_id, template in pairs:
+            body.append(Text.from_markup(f"  [cyan]#{template_id}[/] {escape(template[:160])}"))
     for sample in alert.sample_lines:
         where = f"{os.path.basename(sample.path)}:{sample.line_number}"
         body.append(Text.from_markup(f"  [dim]{escape(where)}[/] {escape(sample.text[:200])}"))
-    title = f"[bold red]anomaly[/] #{alert.id or '-'} {escape(alert.filename)}"
+    title = (
+        f"[bold red]anomaly[/] #{alert.id or '-'} {escape(alert.filename)} "
+        f"[dim]{escape(alert.severity)}[/]"
+    )
     return Panel(Group(*body), title=title, title_align="left", border_style="red")
 
 
