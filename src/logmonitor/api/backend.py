@@ -22,6 +22,7 @@ from ..alerts.summary import ErrorTypeSummary
 from ..errors import StateError
 from ..pipeline import Status
 from ..records import Alert
+from ..sinks.notification import explanation_lines
 
 if TYPE_CHECKING:
     from ..monitor import LogMonitor
@@ -344,11 +345,18 @@ def explain(view: AlertView) -> list[str]:
     """Why an alert fired, in sentences for the alert page."""
     alert = view.alert
     span = max(alert.window_end - alert.window_start, 0.0)
+    window = (
+        f"The {span:g}-second window of {alert.filename} had {alert.lines} lines, "
+        f"{alert.errors} of them errors; seen {alert.occurrences} time(s) "
+        f"({alert.status})."
+    )
+    if alert.explanation:
+        # The detectors' own account: who fired, what deviated (observed vs expected).
+        return [*explanation_lines(alert), window]
     reasons = [
         f"The {alert.detector} score {alert.score:.3f} is at or above the threshold "
         f"{alert.threshold:.2f} ({view.severity}).",
-        f"The {span:g}-second window of {alert.filename} had {alert.lines} lines, "
-        f"{alert.errors} of them errors.",
+        window,
     ]
     if alert.templates:
         shown = "; ".join(f"“{t}”" for t in alert.templates[:3])
