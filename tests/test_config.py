@@ -265,3 +265,32 @@ def test_tail_settings_carry_the_source_keys(config: str, logs: Path) -> None:
     assert tail.paths == (str(logs),)
     assert tail.from_beginning is True
     assert tail.include == ("*.log", "*.txt")
+
+
+def test_the_example_config_loads_and_its_sinks_validate(tmp_path: Path) -> None:
+    from logmonitor.sinks.factory import build_sinks
+
+    from .conftest import REPO
+
+    text = (REPO / "logmonitor.example.toml").read_text(encoding="utf-8")
+    text = text.replace('log_dirs = ["/var/log"]', f'log_dirs = ["{tmp_path}"]')
+    plain = tmp_path / "plain.toml"
+    plain.write_text(text, encoding="utf-8")
+    settings = load_settings(str(plain), environ={})
+    assert settings.digest == "daily"
+    assert settings.sinks == ()
+    # The commented sink examples, switched on, are valid tables.
+    head, marker, examples = text.partition("# [[sinks]]")
+    enabled = head + "\n".join(
+        line[2:] if line.startswith("# ") and ("=" in line or "[[sinks]]" in line) else line
+        for line in (marker + examples).splitlines()
+    )
+    with_sinks = tmp_path / "sinks.toml"
+    with_sinks.write_text(enabled, encoding="utf-8")
+    settings = load_settings(str(with_sinks), environ={})
+    assert [s["type"] for s in settings.sinks] == ["slack", "email"]
+    env = {"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/x", "SMTP_PASSWORD": "pw"}
+    sinks = build_sinks(settings.sinks, env)
+    assert [s.name for s in sinks] == ["slack", "email"]
+    for sink in sinks:
+        sink.close()
