@@ -339,6 +339,10 @@ def test_state_values_round_trip_replace_and_commit_atomically(db_path: Path, st
         store.commit(checkpoints=[checkpoint()], state={"miner": {1, 2}})
     assert store.state("miner") == {"version": 1, "n": [3]}
     assert store.checkpoints() == {}
+    store.commit(state={"window:/a.log": {"lines": 3}})
+    assert store.states("window:") == {"window:/a.log": {"lines": 3}}
+    store.commit(state={"window:/a.log": None})  # None forgets the name
+    assert store.states("window:") == {}
 
 
 def test_a_schema_1_file_is_migrated_and_keeps_its_alerts(db_path: Path) -> None:

@@ -463,8 +463,8 @@ class Store:
         ``updates`` are stored alerts whose lifecycle moved (occurrences, status);
         ``notified`` maps alert ids to when a notification told of them.
         ``state`` maps names to JSON values that replace what was saved under them
-        (``saved_at`` is recorded beside each), in the same transaction as the
-        positions they were learned up to.
+        (``saved_at`` is recorded beside each; None deletes the name), in the same
+        transaction as the positions they were learned up to.
 
         ``roots`` are directories now watched: stored with the start positions of
         the files first found in them, so a crash cannot leave a known root whose
@@ -501,8 +501,14 @@ class Store:
                 db.executemany(
                     "INSERT OR REPLACE INTO state (name, data, saved_at) VALUES (?, ?, ?)",
                     [(name, json.dumps(value, separators=(",", ":")), saved_at)
-                     for name, value in (state or {}).items()],
+                     for name, value in (state or {}).items() if value is not None],
                 )  # fmt: skip
+                # None forgets a name (a file's window that closed): no row per file
+                # that ever was.
+                db.executemany(
+                    "DELETE FROM state WHERE name = ?",
+                    [(name,) for name, value in (state or {}).items() if value is None],
+                )
                 for alert in alerts:
                     cursor = db.execute(
                         "INSERT INTO alerts (filename, score, threshold, time, window_start,"
