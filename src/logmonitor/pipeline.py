@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 from sklearn.ensemble import IsolationForest
 
@@ -35,14 +35,13 @@ from .alerts.policy import AlertPolicy, Feedback, Outcome
 from .alerts.summary import ErrorStat, ErrorSummary, ErrorTypeSummary
 from .clock import Clock
 from .config import Settings
-from .detect.ensemble import Ensemble, default_ensemble
 from .detect.rate import RateDetector
 from .errors import SourceError, StateError
 from .features.sessions import SessionWindows
 from .features.windows import WindowCounter, resolve_ids
+from .learned import load_ensemble, load_miner, load_windows, window_kind
 from .parse.formats import LineParser
 from .parse.multiline import MultilineJoiner
-from .patterns.miner import TemplateMiner
 from .patterns.stats import TemplateStat, TemplateStats
 from .records import Alert, Record, Score, Window
 from .sinks.notification import Notification
@@ -113,13 +112,13 @@ class Pipeline:
         # pending; per source: the file its pending record belongs to.
         self._held: dict[FileKey, Checkpoint] = {}
         self._pending_file: dict[str, FileKey] = {}
-        self.miner = self._load_miner(store, settings.max_templates)
+        self.miner = load_miner(store, settings.max_templates)
         self._saved_revision = self.miner.revision
         self._saved_at = clock.now()
         self._id_floor = self.miner.next_id
-        self.kind: Literal["session", "time"] = "session" if settings.session_id else "time"
-        self.windows: WindowCounter | SessionWindows = self._load_windows(store, settings)
-        self.ensemble = self._load_ensemble(store, settings, model)
+        self.kind = window_kind(settings)
+        self.windows: WindowCounter | SessionWindows = load_windows(store, settings)
+        self.ensemble = load_ensemble(store, settings, model, self.miner.template)
         self.template_stats = TemplateStats(settings.max_templates)
         self.template_stats.restore(store.state("template_stats"))
         # The newest window scores, for charts: (source, start, end, lines, score).
@@ -142,65 +141,6 @@ class Pipeline:
         # The write error that stopped processing; see process_source.
         self.failure: StateError | None = None
         self._lock = threading.RLock()
-
-    @staticmethod
-    def _load_miner(store: Store, max_templates: int) -> TemplateMiner:
-        """The miner of the last run (same template ids), else a new one. Raises
-        :class:`StateError` for a snapshot this version cannot read."""
-        saved = store.state("miner")
-        if saved is None:
-            miner = TemplateMiner(max_templates=max_templates)
-        else:
-            try:
-                miner = TemplateMiner.from_snapshot(saved)
-            except StateError as exc:
-                raise StateError(
-                    f"{store.path}: the saved template miner state cannot be read ({exc}); "
-                    "upgrade LogMonitor if a newer one wrote it, else move the state file "
-                    "away to start afresh"
-                ) from exc
-            miner.max_templates = max_templates  # the setting wins; a smaller cap evicts
-        # Ids given after the snapshot (or before a first one) were saved only as a
-        # floor: start above it.
-        ids = store.state("miner.ids")
-        if isinstance(ids, dict) and isinstance(ids.get("floor"), int):
-            miner.reserve_ids(ids["floor"])
-        return miner
-
-    def _load_windows(self, store: Store, settings: Settings) -> WindowCounter | SessionWindows:
-        """The windows in progress of the last run: a restart keeps counting into
-        them. Session windows come back only if keyed by the same regex."""
-        if settings.session_id is None:
-            counter = WindowCounter(settings.window_seconds, settings.window_grace)
-            counter.restore(store.states("window:").values())
-            return counter
-        saved = store.state("sessions")
-        if saved is not None and saved.get("params", {}).get("key_pattern") == settings.session_id:
-            return SessionWindows.from_state(saved)
-        return SessionWindows(
-            settings.session_id, settings.session_timeout, settings.session_max_seconds,
-            max_open=settings.max_open_sessions,
-        )  # fmt: skip
-
-    def _load_ensemble(self, store: Store, settings: Settings, model: IsolationForest) -> Ensemble:
-        """The detectors as the last run left them (no second warm-up), else new."""
-        saved = store.state("detectors")
-        if isinstance(saved, dict) and saved.get("windows") == self.kind:
-            try:
-                ensemble = Ensemble.from_state(saved["ensemble"], self.miner.template, model)
-            except (StateError, KeyError) as exc:
-                raise StateError(
-                    f"{store.path}: the saved detector state cannot be read ({exc}); "
-                    "upgrade LogMonitor if a newer one wrote it, else move the state file "
-                    "away to start afresh"
-                ) from exc
-            ensemble.threshold = settings.alert_threshold
-            return ensemble
-        return default_ensemble(
-            settings.alert_threshold, self.kind, self.miner.template, model,
-            warmup_windows=settings.warmup_windows if self.kind == "time" else None,
-            refit_every=settings.refit_every, history_size=settings.history_size,
-        )  # fmt: skip
 
     def _rate(self) -> RateDetector | None:
         if self.kind != "time":
