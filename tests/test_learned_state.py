@@ -10,6 +10,7 @@ import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,3 +184,88 @@ def test_the_detectors_come_back_ready_and_windows_in_progress_are_kept(
         assert learned >= 12
     finally:
         second.stop()
+
+
+class Recorder:
+    """A stand-in Deliverer that keeps what was queued (or fails when told to)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.queued: list[Any] = []
+
+    def start(self) -> Recorder:
+        return self
+
+    def submit(self, notification: Any) -> None:
+        if self.fail:
+            raise OSError("disk full")
+        self.queued.append(notification)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def run_anomaly(monitor: LogMonitor, app: Path, clock: FakeClock) -> None:
+    for n in range(12):
+        append(app, [f"INFO request {i} served in {i % 7 + 2} ms" for i in range(n * 3, n * 3 + 3)])
+        monitor.process_log_file(str(app))
+        clock.advance(1.0)
+    append(app, [f"CRITICAL disk failed: OSError: I/O error {i}" for i in range(200)])
+    for _ in range(3):
+        monitor.process_log_file(str(app))
+        clock.advance(1.0)
+
+
+def test_a_notification_that_could_not_be_queued_is_sent_by_the_next_run(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = log_dir / "app.log"
+    app.touch()
+    options: dict[str, Any] = {
+        "state": str(tmp_path / "s.db"), "clock": clock, "window_seconds": 1.0,
+        "warmup_windows": 8, "window_grace": 0.2, "group_wait": 0.0,
+    }  # fmt: skip
+    broken = Recorder(fail=True)
+    first = LogMonitor([str(log_dir)], 0.5, deliverer=broken, **options)  # type: ignore[arg-type]
+    run_anomaly(first, app, clock)
+    assert len(first.alerts) == 1
+    first.stop()
+    working = Recorder()
+    second = LogMonitor([str(log_dir)], 0.5, deliverer=working, **options)  # type: ignore[arg-type]
+    second.process_log_file(str(app))
+    second.stop()
+    assert [(n.kind, [a.id for a in n.alerts]) for n in working.queued] == [
+        ("firing", [first.alerts[0].id])
+    ]
+
+
+def test_an_end_notice_waiting_for_the_rate_limit_survives_a_restart(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = log_dir / "app.log"
+    app.touch()
+    options: dict[str, Any] = {
+        "state": str(tmp_path / "s.db"), "clock": clock, "window_seconds": 1.0,
+        "warmup_windows": 8, "window_grace": 0.2, "group_wait": 0.0, "cooldown": 60.0,
+        "max_notifications_per_hour": 1,
+    }  # fmt: skip
+    first_box = Recorder()
+    first = LogMonitor([str(log_dir)], 0.5, deliverer=first_box, **options)  # type: ignore[arg-type]
+    run_anomaly(first, app, clock)
+    clock.advance(120.0)  # quiet past the cooldown: resolved, but the hour's token is spent
+    first.process_log_file(str(app))
+    first.stop()
+    assert [n.kind for n in first_box.queued] == ["firing"]
+    second_box = Recorder()
+    second = LogMonitor([str(log_dir)], 0.5, deliverer=second_box, **options)  # type: ignore[arg-type]
+    clock.advance(3600.0)  # a token again
+    second.process_log_file(str(app))
+    second.process_log_file(str(app))
+    second.stop()
+    assert [n.kind for n in second_box.queued] == ["resolved"]
+    third_box = Recorder()
+    third = LogMonitor([str(log_dir)], 0.5, deliverer=third_box, **options)  # type: ignore[arg-type]
+    clock.advance(3600.0)
+    third.process_log_file(str(app))
+    third.stop()
+    assert [n.kind for n in third_box.queued if n.kind == "resolved"] == []  # told once

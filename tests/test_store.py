@@ -367,6 +367,11 @@ def test_a_schema_1_file_is_migrated_and_keeps_its_alerts(db_path: Path) -> None
             "resolved",
             100.0,
         )
+        # Backfilled in SQL, so time filters, stats and severity filters find it.
+        assert store.alert_page(10, since_time=50.0)[1] == 1
+        assert store.alert_page(10, severity="critical")[1] == 1
+        assert store.feedback_stats()[0]["start"] == 0.0
+        assert store.untold_ends() == []
         store.commit(alerts=[alert()])
         assert len(store.alerts()) == 2
     with closing(sqlite3.connect(db_path)) as db:

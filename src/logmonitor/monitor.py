@@ -23,7 +23,7 @@ from .alerts.summary import ErrorTypeSummary
 from .clock import Clock, SystemClock
 from .config import Settings
 from .detect.iforest import make_model
-from .errors import ConfigError, LogMonitorError, MonitorStateError
+from .errors import ConfigError, MonitorStateError
 from .patterns.stats import TemplateStat
 from .pipeline import Pipeline, Processed, Runner, Status
 from .records import Alert
@@ -145,6 +145,7 @@ class LogMonitor:
                     )
                 if self.deliverer is not None:
                     self.deliverer.start()
+                    self._pipeline.submit = self.deliverer.submit
             return self._pipeline
 
     def start(self) -> LogMonitor:
@@ -268,16 +269,14 @@ class LogMonitor:
             except Exception:
                 # A failing notification must not lose the next ones.
                 logger.exception("notify() failed for alert %s", alert.id)
-        if self.deliverer is not None:
-            for notification in done.notifications:
-                self.deliverer.submit(notification)
         self._tick()
 
     def _tick(self) -> None:
-        """Timers: the digest, when a period has ended and there is a sink."""
+        """Timers: the digest, when a period has ended and there is a sink. Nothing
+        here may stop the monitor: a failure is logged and retried next time."""
         try:
             self._maybe_digest()
-        except LogMonitorError:
+        except Exception:
             logger.exception("the digest could not be sent; trying again next period")
 
     def _maybe_digest(self) -> None:
@@ -294,15 +293,21 @@ class LogMonitor:
             if current <= start:
                 return  # the period in progress
             self._digest_from = current
-        # Only the last whole period: after a long stop, one digest, not a backlog.
-        start = max(start, current - schedule.seconds)
-        alerts, _ = self.find_alerts(50, since=start)
-        patterns = [p for p in self.patterns(10_000) if p.first_seen >= start]
-        digest = build_digest(
-            start, current, self.summary(10), patterns, alerts, self.status().lines
-        )
-        self.deliverer.submit(digest)
-        self._store.commit(state={"digest": {"from": current}}, saved_at=now)
+        try:
+            # Only the last whole period: after a long stop, one digest, not a backlog.
+            told_from = max(start, current - schedule.seconds)
+            alerts, total = self.find_alerts(50, since=told_from)
+            patterns = [p for p in self.patterns(10_000) if p.first_seen >= told_from]
+            digest = build_digest(
+                told_from, current, self.summary(10), patterns, alerts, self.status().lines,
+                total_alerts=total,
+            )  # fmt: skip
+            self.deliverer.submit(digest)
+            self._store.commit(state={"digest": {"from": current}}, saved_at=now)
+        except BaseException:
+            with self._lock:
+                self._digest_from = start  # not told: the next tick tries again
+            raise
 
     # -------------------------------------------------------------------- status
 

@@ -127,7 +127,11 @@ class Pipeline:
             settings.alert_threshold, self.miner.template, settings.lifecycle_settings()
         )
         firing, notified = store.firing()
-        self.policy.load(firing, notified)
+        self.policy.load(firing, notified, store.untold_ends())
+        # Where notifications are queued (the monitor's Deliverer), under this lock,
+        # before they are recorded as told: queued first, so a crash between the two
+        # sends one twice (same key) rather than never.
+        self.submit: Callable[[Notification], None] | None = None
         self._feedback_version = -1
         self._fp_learned: set[int] = set()  # false-positive alerts already taught
         self.summary = ErrorSummary(bucket_seconds=settings.window_seconds)
@@ -256,13 +260,28 @@ class Pipeline:
         return rate.silent(now, sources={source})
 
     def _notify(self, now: float, done: Processed) -> None:
-        """Notifications due by now (grouped, rate limited), recorded as sent."""
+        """Notifications due by now (grouped, rate limited): queued, then recorded
+        as told. If queueing fails, they are not recorded, and the next run tells
+        them (the alerts still look untold)."""
         notes, changed = self.policy.flush(now)
         if not notes and not changed:
             return
-        told = {a.id: now for n in notes for a in n.alerts if a.id is not None}
-        self._commit(updates=changed, notified=told, now=now)
-        done.notifications.extend(notes)
+        queued = []
+        for note in notes:
+            if self.submit is not None:
+                try:
+                    self.submit(note)
+                except Exception:
+                    logger.exception("could not queue a %s notification; the next run retries",
+                                     note.kind)  # fmt: skip
+                    continue
+            queued.append(note)
+        told = {
+            a.id: now for n in queued if n.kind == "firing" for a in n.alerts if a.id is not None
+        }
+        ended = [a.id for n in queued if n.kind == "resolved" for a in n.alerts if a.id]
+        self._commit(updates=changed, notified=told, ends_told=ended, now=now)
+        done.notifications.extend(queued)
 
     def _refresh_feedback(self) -> None:
         """Reread acks, mutes and false positives when any process changed them; a
@@ -352,6 +371,7 @@ class Pipeline:
         updates: list[Alert] | None = None,
         notified: dict[int, float] | None = None,
         source: str | None = None,
+        ends_told: list[int] | None = None,
     ) -> list[Alert]:
         now = self.clock.now() if now is None else now
         state = self._learned(now, force, source)
@@ -359,7 +379,7 @@ class Pipeline:
             saved = self.store.commit(
                 checkpoints=checkpoints or [], lines=lines, errors=errors or [],
                 alerts=alerts or [], state=state, saved_at=now, updates=updates or [],
-                notified=notified,
+                notified=notified, ends_told=ends_told or [],
             )  # fmt: skip
         except StateError as exc:
             # The tailer is past these lines: committing a later position would lose

@@ -79,6 +79,7 @@ _ALERT_COLUMNS = (
     ("feedback_at", "REAL"),
     ("feedback_note", "TEXT"),
     ("acked_by", "TEXT"),
+    ("end_told", "INTEGER NOT NULL DEFAULT 1"),  # 0: resolved, its end not told yet
 )
 _ALERT_SELECT = (
     "SELECT id, filename, score, threshold, time, window_start, window_end, detector, lines,"
@@ -127,6 +128,14 @@ class Store:
             for name, decl in _ALERT_COLUMNS:
                 if name not in have:  # a file of schema 1: add what schema 2 added
                     self._db.execute(f"ALTER TABLE alerts ADD COLUMN {name} {decl}")
+            if "first_seen" not in have:
+                # Schema 1's alerts: their times and severity from what they kept, so
+                # time filters, stats and severity filters find them.
+                self._db.execute(
+                    "UPDATE alerts SET first_seen = time, last_seen = time, severity = CASE"
+                    " WHEN score >= threshold + (1 - threshold) / 2 THEN 'critical'"
+                    " ELSE 'warning' END"
+                )
             self._db.execute(
                 "CREATE INDEX IF NOT EXISTS alerts_open ON alerts (status, fingerprint)"
             )
@@ -309,6 +318,12 @@ class Store:
         notified = dict(self._all("SELECT id, notified_at FROM alerts WHERE status = 'firing'"))
         return [self._alert(r) for r in rows], notified
 
+    def untold_ends(self) -> list[Alert]:
+        """Resolved alerts whose end notice has not gone out yet (a rate limit or a
+        stop came first): the next run tells them."""
+        rows = self._all(f"{_ALERT_SELECT} WHERE status = 'resolved' AND end_told = 0 ORDER BY id")
+        return [self._alert(r) for r in rows]
+
     @staticmethod
     def _alert(r: Sequence[Any]) -> Alert:
         samples = tuple(
@@ -457,6 +472,7 @@ class Store:
         saved_at: float = 0.0,
         updates: Sequence[Alert] = (),
         notified: Mapping[int, float] | None = None,
+        ends_told: Sequence[int] = (),
     ) -> list[Alert]:
         """Write one processed batch atomically; return ``alerts`` with their ids.
 
@@ -532,10 +548,15 @@ class Store:
                     saved.append(replace(alert, id=cursor.lastrowid))
                 db.executemany(
                     "UPDATE alerts SET score = ?, severity = ?, status = ?, last_seen = ?,"
-                    " occurrences = ?, window_end = ?, lines = ?, errors = ? WHERE id = ?",
+                    " occurrences = ?, window_end = ?, lines = ?, errors = ?,"
+                    " end_told = ? WHERE id = ?",
                     [(a.score, a.severity, a.status, a.last_seen, a.occurrences, a.window_end,
-                      a.lines, a.errors, a.id) for a in updates if a.id is not None],
+                      a.lines, a.errors, 0 if a.status == "resolved" else 1, a.id)
+                     for a in updates if a.id is not None],
                 )  # fmt: skip
+                db.executemany(
+                    "UPDATE alerts SET end_told = 1 WHERE id = ?", [(i,) for i in ends_told]
+                )
                 db.executemany(
                     "UPDATE alerts SET notified_at = ? WHERE id = ?",
                     [(t, i) for i, t in (notified or {}).items()],

@@ -31,7 +31,7 @@ def test_the_text_tells_alerts_feedback_errors_and_new_patterns() -> None:
     note = build_digest(0.0, 3600.0, errors, patterns, alerts, lines=1234)
     assert note.kind == "digest"
     assert note.key == "digest-0-3600"
-    assert "2 alerts in this period (1 critical)" in note.text
+    assert "2 alerts in this period; 1 critical" in note.text
     assert "1 false positive" in note.text
     assert "#3 critical firing /var/log/a.log score 0.90 x1 [false-positive]: novelty" in note.text
     assert "disk <*> failed" in note.text

@@ -67,8 +67,11 @@ def build_digest(
     new_patterns: Sequence[TemplateStat],
     alerts: Sequence[Alert],
     lines: int,
+    total_alerts: int | None = None,
 ) -> Notification:
-    """The digest of ``[start, end)``: what an operator reads over coffee."""
+    """The digest of ``[start, end)``: what an operator reads over coffee.
+    ``alerts`` are the newest of them (``total_alerts`` in all)."""
+    total = len(alerts) if total_alerts is None else total_alerts
     title = f"LogMonitor digest {_when(start)} to {_when(end)}"
     reviewed = {
         verdict: sum(1 for a in alerts if a.feedback == verdict)
@@ -78,8 +81,9 @@ def build_digest(
     text = [
         title,
         "",
-        f"{lines:,} lines read so far; {len(alerts)} alerts in this period "
-        f"({critical} critical); feedback: {reviewed['true-positive']} true positive, "
+        f"{lines:,} lines read so far; {total} alerts in this period"
+        + (f" (the newest {len(alerts)} below)" if total > len(alerts) else "")
+        + f"; {critical} critical; feedback: {reviewed['true-positive']} true positive, "
         f"{reviewed['false-positive']} false positive, "
         f"{len(alerts) - sum(reviewed.values())} not reviewed.",
     ]
@@ -96,8 +100,12 @@ def build_digest(
         sections.append(("Alerts", rows))
     if errors:
         sections.append(
-            ("Top error types", [f"{e.count:>8,}  {e.error_type}" for e in errors[:_MAX_ROWS]])
-        )
+            (
+                "Top error types (all time, with the last seen)",
+                [f"{e.count:>8,}  {e.error_type}  (last {_when(e.last_seen)})"
+                 for e in errors[:_MAX_ROWS]],
+            )
+        )  # fmt: skip
     if new_patterns:
         sections.append(
             (

@@ -133,9 +133,16 @@ class AlertPolicy:
 
     # ------------------------------------------------------------------ state
 
-    def load(self, firing: Iterable[Alert], notified: Mapping[int, float | None]) -> None:
+    def load(
+        self,
+        firing: Iterable[Alert],
+        notified: Mapping[int, float | None],
+        untold_ends: Iterable[Alert] = (),
+    ) -> None:
         """Take back the firing alerts of an earlier run; those never notified (a
-        crash inside their group wait) wait again, so none is lost."""
+        crash inside their group wait, or before their notification was queued)
+        wait again, and so do end notices not yet told: none is lost."""
+        self._resolved.extend(untold_ends)
         for alert in firing:
             if alert.id is None:
                 continue
