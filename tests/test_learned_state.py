@@ -269,3 +269,35 @@ def test_an_end_notice_waiting_for_the_rate_limit_survives_a_restart(
     third.process_log_file(str(app))
     third.stop()
     assert [n.kind for n in third_box.queued if n.kind == "resolved"] == []  # told once
+
+
+def test_timers_notify_while_logs_are_quiet_and_close_windows_of_deleted_files(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = log_dir / "app.log"
+    app.touch()
+    box = Recorder()
+    options: dict[str, Any] = {
+        "state": str(tmp_path / "s.db"), "clock": clock, "window_seconds": 1.0,
+        "warmup_windows": 8, "window_grace": 0.2, "group_wait": 30.0,
+    }  # fmt: skip
+    monitor = LogMonitor([str(log_dir)], 0.5, deliverer=box, **options)  # type: ignore[arg-type]
+    try:
+        run_anomaly(monitor, app, clock)
+        assert box.queued == []  # waiting out group_wait
+        clock.advance(60.0)
+        monitor._tick()  # the runner's timer: no file has new lines
+        assert [n.kind for n in box.queued] == ["firing"]
+        append(app, ["INFO one more line 1"])
+        monitor.process_log_file(str(app))  # a window is open at the stop
+    finally:
+        monitor.stop()
+    app.unlink()  # gone while the monitor was down
+    monitor = LogMonitor([str(log_dir)], 0.5, deliverer=Recorder(), **options)  # type: ignore[arg-type]
+    try:
+        assert monitor.status().open_windows == 1  # its saved window came back
+        clock.advance(5.0)
+        monitor._tick()
+        assert monitor.status().open_windows == 0  # closed by time, not left open
+    finally:
+        monitor.stop()

@@ -252,7 +252,7 @@ class LogMonitor:
         for sink in self.sinks:
             sink.send(alert)
 
-    def _publish(self, done: Processed) -> None:
+    def _publish(self, done: Processed, tick: bool = True) -> None:
         pipeline = self._pipeline
         if pipeline is None:  # pragma: no cover - process_source needed it
             return
@@ -269,11 +269,19 @@ class LogMonitor:
             except Exception:
                 # A failing notification must not lose the next ones.
                 logger.exception("notify() failed for alert %s", alert.id)
-        self._tick()
+        if tick:
+            self._tick()
 
     def _tick(self) -> None:
-        """Timers: the digest, when a period has ended and there is a sink. Nothing
-        here may stop the monitor: a failure is logged and retried next time."""
+        """Timers: what no file's new lines bring (see :meth:`Pipeline.tick`), and the
+        digest when a period has ended. Nothing here may stop the monitor: a
+        failure is logged and retried next time."""
+        pipeline = self._pipeline
+        try:
+            if pipeline is not None and not self._stopped:
+                self._publish(pipeline.tick(), tick=False)
+        except Exception:
+            logger.exception("timed work failed; trying again")
         try:
             self._maybe_digest()
         except Exception:

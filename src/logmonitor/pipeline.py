@@ -124,8 +124,9 @@ class Pipeline:
         # The newest window scores, for charts: (source, start, end, lines, score).
         self.recent_scores: deque[tuple[str, float, float, int, float]] = deque(maxlen=3600)
         self.policy = AlertPolicy(
-            settings.alert_threshold, self.miner.template, settings.lifecycle_settings()
-        )
+            settings.alert_threshold, self.miner.template, settings.lifecycle_settings(),
+            sessions=self.kind == "session",
+        )  # fmt: skip
         firing, notified = store.firing()
         self.policy.load(firing, notified, store.untold_ends())
         # Where notifications are queued (the monitor's Deliverer), under this lock,
@@ -133,13 +134,15 @@ class Pipeline:
         # sends one twice (same key) rather than never.
         self.submit: Callable[[Notification], None] | None = None
         self._feedback_version = -1
-        self._fp_learned: set[int] = set()  # false-positive alerts already taught
+        # False-positive alerts already taught to the detectors.
+        self._fp_learned: set[int] = set(store.state("fp_taught") or ())
         self.summary = ErrorSummary(bucket_seconds=settings.window_seconds)
         self.summary.load(store.error_stats())
         self.lines = sum(store.line_counts().values())
         self.windows_scored = 0
         self.windows_learned = 0
         self._saved_learning = 0  # windows_learned when the detectors were last saved
+        self._last_status: Status | None = None
         self.alerts_raised = 0
         self.last_score: float | None = None
         # The write error that stopped processing; see process_source.
@@ -163,6 +166,8 @@ class Pipeline:
         due = force or now - self._saved_at >= SNAPSHOT_SECONDS
         if due and self.windows_learned != self._saved_learning:
             out["detectors"] = {"windows": self.kind, "ensemble": self.ensemble.to_state()}
+            # Saved with the detectors that learned them: taught once, not per start.
+            out["fp_taught"] = sorted(self._fp_learned)[-10_000:]
             out["template_stats"] = self.template_stats.to_state()
             if isinstance(self.windows, SessionWindows):
                 out["sessions"] = self.windows.to_state()
@@ -238,7 +243,11 @@ class Pipeline:
             closed = self.windows.close_due(source, now)
             silent = self._silent(now, source)
             if closed or silent:
-                outcome = self._score([*closed, *silent], now)
+                outcome = self._score(closed, now)
+                if silent:  # scored, never learned: silence must not become normal
+                    heard = self._score(silent, now, learn=False)
+                    outcome.new += heard.new
+                    outcome.updated += heard.updated
                 done.alerts.extend(self._commit_outcome(outcome, now, source=source))
                 done.windows += len(closed) + len(silent)
             self._notify(now, done)
@@ -401,7 +410,7 @@ class Pipeline:
                 f"cannot read {path}: {exc.strerror}; check its permissions"
             ) from None
 
-    def _score(self, windows: list[Window], now: float) -> Outcome:
+    def _score(self, windows: list[Window], now: float, learn: bool = True) -> Outcome:
         """Score and learn closed windows; the anomalous ones go to the policy with
         their explanations. Each detector learns by its own rule (the forest only
         from windows that did not alert)."""
@@ -409,9 +418,12 @@ class Pipeline:
             return Outcome()
         # Count by the ids templates have now, not when their lines arrived.
         windows = [resolve_ids(w, self.miner.resolve) for w in windows]
-        verdicts = [v for v in self.ensemble.process(windows) if v.ready]
-        self.windows_learned += len(windows)
-        self.template_stats.update(windows)
+        if learn:
+            verdicts = [v for v in self.ensemble.process(windows) if v.ready]
+            self.windows_learned += len(windows)
+            self.template_stats.update(windows)
+        else:
+            verdicts = [v for v in self.ensemble.evaluate(windows) if v.ready]
         if not verdicts:
             return Outcome()
         self.windows_scored += len(verdicts)
@@ -429,11 +441,12 @@ class Pipeline:
         """Streams that have a window to close or a partial line to flush by now."""
         with self._lock:
             now = self.clock.now()
+            tracked = set(self.tailer.sources())
             return (
-                set(self.windows.due(now))
+                (set(self.windows.due(now)) & tracked)
                 | self.tailer.due(now)
                 | set(self.joiner.due(now))
-                | (self.policy.due_sources(now) & set(self.tailer.sources()))
+                | (self.policy.due_sources(now) & tracked)
                 | self._silent_sources(now)
             )
 
@@ -442,6 +455,28 @@ class Pipeline:
         if rate is None:
             return set()
         return rate.silent(now, mark=False) & set(self.tailer.sources())
+
+    def tick(self) -> Processed:
+        """Work that no file's new lines bring: windows of files no longer followed
+        (deleted, or gone since the last run) are closed and scored by time, and due
+        notifications (a group's wait, an end notice, a repeat) go out even while
+        every log is quiet."""
+        with self._lock:
+            done = Processed("")
+            if self.failure is not None:
+                return done
+            now = self.clock.now()
+            tracked = set(self.tailer.sources())
+            for source in set(self.windows.due(now)) - tracked:
+                closed = self.windows.close_due(source, now)
+                if closed:
+                    outcome = self._score(closed, now)
+                    done.alerts.extend(self._commit_outcome(outcome, now, source=source))
+                    done.windows += len(closed)
+            if self.policy.due_sources(now):
+                self._notify(now, done)
+            self.alerts_raised += len(done.alerts)
+            return done
 
     def sources_for(self, paths: set[str]) -> set[str]:
         with self._lock:
@@ -480,9 +515,18 @@ class Pipeline:
             return self.summary.report(n)
 
     def status(self, polling: bool = False) -> Status:
-        """A snapshot; ``polling`` is the runner's, which the pipeline cannot see."""
-        with self._lock:
-            return Status(
+        """A snapshot; ``polling`` is the runner's, which the pipeline cannot see.
+
+        While a long read holds the lock (a backlog after downtime), the last
+        snapshot is returned after a short wait, so health checks and the
+        dashboard do not hang."""
+        if not self._lock.acquire(timeout=0.25):
+            last = self._last_status
+            if last is not None:
+                return replace(last, polling=polling)
+            self._lock.acquire()
+        try:
+            self._last_status = Status(
                 sources=tuple(self.tailer.stats()),
                 lines=self.lines,
                 templates=len(self.miner),
@@ -494,6 +538,9 @@ class Pipeline:
                 polling=polling,
                 last_score=self.last_score,
             )
+            return self._last_status
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         """Save what the miner learned since the last snapshot; release the files."""
@@ -594,7 +641,10 @@ class Runner:
             dirty.clear()
             self.pipeline.close_gone()
             if self.on_tick is not None:
-                self.on_tick()
+                try:
+                    self.on_tick()
+                except Exception:  # timers must not stop the monitor (they log)
+                    logger.exception("a timer failed; continuing")
             timeout = max(0.0, min(next_scan - time.monotonic(), 0.25))
             if self.watcher.polling:
                 self._stop.wait(timeout)

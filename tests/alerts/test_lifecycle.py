@@ -150,3 +150,24 @@ def test_firing_alerts_of_an_earlier_run_are_taken_back() -> None:
     assert fresh.occur(10.0, score()).updated[0].id == 7
     fresh.tick(40.0)
     assert fresh.sent == [("firing", (7,))]
+
+
+def test_sessions_group_and_mute_by_their_file_and_old_groups_are_forgotten() -> None:
+    h = Harness(group_wait=0, group_interval=300)
+    h.policy.sessions = True
+    for n in range(50):  # fifty sessions of one file alert together
+        h.occur(0.0, score(source=f"/var/log/hdfs.log#blk_{n}", new=(2 + n % 3,)))
+    h.tick(0.0)
+    assert len(h.sent) == 1  # one notification for the file, not fifty
+    assert h.policy.due_sources(400.0) == {"/var/log/hdfs.log"}  # the file, to be resolved
+    h.policy.set_feedback(Feedback(mutes=(Mute("source", "/var/log/hdfs.log", until=1e9),)))
+    assert h.occur(10.0, score(source="/var/log/hdfs.log#blk_99", new=(9,))).suppressed == 1
+    h.tick(1000.0)
+    assert h.policy._group_sent == {}  # older than group_interval: nothing to remember
+
+
+def test_an_alert_that_was_never_stored_does_not_break_its_condition() -> None:
+    h = Harness()
+    h.policy.evaluate([score()], 0.0)  # evaluated, but its commit failed: no id, no saved()
+    again = h.policy.evaluate([score()], 10.0)
+    assert len(again.new) == 1  # a new alert, not a ValueError

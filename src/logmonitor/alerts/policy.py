@@ -113,12 +113,16 @@ class AlertPolicy:
         settings: LifecycleSettings | None = None,
         max_templates: int = 10,
         fingerprint_templates: int = 3,
+        sessions: bool = False,
     ) -> None:
         self.threshold = threshold
         self.template_text = template_text
         self.settings = settings or LifecycleSettings()
         self.max_templates = max_templates
         self.fingerprint_templates = fingerprint_templates
+        # Session windows are named "<file>#<session id>": grouping, mutes and the
+        # files due are by the file part.
+        self.sessions = sessions
         self.feedback = Feedback()
         self.suppressed = 0
         self.notifications_deferred = 0
@@ -149,9 +153,9 @@ class AlertPolicy:
             self._open[alert.fingerprint] = alert
             when = notified.get(alert.id)
             if when is None:
-                self._groups.setdefault(alert.filename, _Group(alert.last_seen)).ids.append(
-                    alert.id
-                )
+                self._groups.setdefault(
+                    self.file_of(alert.filename), _Group(alert.last_seen)
+                ).ids.append(alert.id)
             else:
                 self._notified[alert.id] = when
 
@@ -182,6 +186,8 @@ class AlertPolicy:
                 self.suppressed += 1
                 continue
             current = self._open.get(alert.fingerprint)
+            if current is not None and current.id is None and current not in out.new:
+                current = None  # evaluated once but never stored (a failed commit)
             if current is None:
                 self._open[alert.fingerprint] = alert
                 out.new.append(alert)
@@ -210,7 +216,9 @@ class AlertPolicy:
             if alert.id is None:
                 raise ValueError("saved() takes alerts with the ids the store gave them")
             self._open[alert.fingerprint] = alert
-            self._groups.setdefault(alert.filename, _Group(alert.first_seen)).ids.append(alert.id)
+            self._groups.setdefault(
+                self.file_of(alert.filename), _Group(alert.first_seen)
+            ).ids.append(alert.id)
 
     def _alert(self, scored: Score, now: float, explanation: Mapping[str, Any] | None) -> Alert:
         window = scored.window
@@ -252,7 +260,7 @@ class AlertPolicy:
         for mute in feedback.mutes:
             if mute.until <= now:
                 continue
-            if mute.kind == "source" and _same_source(mute.value, alert.filename):
+            if mute.kind == "source" and _same_source(mute.value, self.file_of(alert.filename)):
                 return True
             if mute.kind == "template" and mute.value in ids:
                 return True
@@ -268,7 +276,13 @@ class AlertPolicy:
         out.update(a.filename for a in self._open.values() if now - a.last_seen >= s.cooldown)
         out.update(a.filename for a in self._resolved)
         out.update(a.filename for a in self._repeats(now))
-        return out
+        return {self.file_of(source) for source in out}
+
+    def file_of(self, source: str) -> str:
+        """The file a window's source names (a session's is "<file>#<id>")."""
+        if self.sessions and "#" in source:
+            return source.rpartition("#")[0]
+        return source
 
     def flush(self, now: float) -> tuple[list[Notification], list[Alert]]:
         """Notifications due by ``now``, and alerts whose status changed (resolved)
@@ -276,6 +290,9 @@ class AlertPolicy:
         one it waits, and what waits goes out together in the next."""
         changed = self._resolve_quiet(now)
         notes: list[Notification] = []
+        interval = self.settings.group_interval
+        # A group sent longer ago than group_interval constrains nothing: forget it.
+        self._group_sent = {k: t for k, t in self._group_sent.items() if now - t < interval}
         if self._resolved:
             if self._take(now):
                 ended, self._resolved = self._resolved, []

@@ -78,6 +78,7 @@ class _Source:
     last_end: float
     length: float  # the typical window length, for silence and gaps
     silent_reported: bool = False
+    reported_at: float = 0.0  # when the silence was last reported (not saved)
 
 
 def _stream(window: Window) -> str:
@@ -250,17 +251,18 @@ class RateDetector:
         for stream, source in self.sources_.items():
             if sources is not None and stream not in sources:
                 continue
-            if (
-                source.silent_reported
-                or now - source.last_end < self.silence_windows * source.length
-            ):
+            period = self.silence_windows * source.length
+            if now - source.last_end < period:
                 continue
+            if source.silent_reported and now - source.reported_at < period:
+                continue  # reported; again once per period while it lasts (the alert lives)
             total = self.series_.get(stream, {}).get(_TOTAL)
             if total is None or total.windows < self.min_windows or total.mean < self.min_mean:
                 continue
             names.add(stream)
             if mark:
                 source.silent_reported = True
+                source.reported_at = now
                 out.append(Window(stream, source.last_end, now, (), 0, 0))
         return out if mark else names
 
