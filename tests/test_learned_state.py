@@ -301,3 +301,38 @@ def test_timers_notify_while_logs_are_quiet_and_close_windows_of_deleted_files(
         assert monitor.status().open_windows == 0  # closed by time, not left open
     finally:
         monitor.stop()
+
+
+def test_open_sessions_are_saved_with_the_lines_that_touched_them(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    """As if killed after the commit: each commit carries the sessions its lines
+    touched, so a restart resumes them with every line counted once."""
+    app = log_dir / "hdfs.log"
+    app.write_text(
+        "INFO Receiving block blk_1 src: /10.0.0.1\n"
+        "INFO Receiving block blk_2 src: /10.0.0.2\n"
+        "INFO Received block blk_1 of size 67108864\n"
+    )
+    options: dict[str, Any] = {
+        "state": str(tmp_path / "s.db"), "clock": clock, "session_id": r"blk_-?\d+",
+        "from_beginning": True,
+    }  # fmt: skip
+    first = LogMonitor([str(log_dir)], 0.5, **options)
+    first.process_log_file(str(app))
+    assert first.status().open_windows == 2
+    with closing(Store(options["state"])) as store:  # committed, before any stop
+        saved = store.states("session:")
+    assert {s["name"].rpartition("#")[2]: s["lines"] for s in saved.values()} == {
+        "blk_1": 2,
+        "blk_2": 1,
+    }
+    first.stop()
+    second = LogMonitor([str(log_dir)], 0.5, **options)
+    try:
+        assert second.status().open_windows == 2
+        sessions = second._ready().windows
+        lines = {n.rpartition("#")[2]: s.lines for n, s in sessions._open.items()}  # type: ignore[union-attr]
+        assert lines == {"blk_1": 2, "blk_2": 1}
+    finally:
+        second.stop()

@@ -61,13 +61,13 @@ def load_windows(store: Store, settings: Settings) -> WindowCounter | SessionWin
         counter = WindowCounter(settings.window_seconds, settings.window_grace)
         counter.restore(store.states("window:").values())
         return counter
-    saved = store.state("sessions")
-    if saved is not None and saved.get("params", {}).get("key_pattern") == settings.session_id:
-        return SessionWindows.from_state(saved)
-    return SessionWindows(
+    sessions = SessionWindows(
         settings.session_id, settings.session_timeout, settings.session_max_seconds,
         max_open=settings.max_open_sessions,
     )  # fmt: skip
+    sessions.restore(store.state("sessions.meta"), store.states("session:").values())
+    sessions.track_changes = True  # the pipeline saves them with each commit
+    return sessions
 
 
 def load_ensemble(

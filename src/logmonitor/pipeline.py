@@ -163,14 +163,18 @@ class Pipeline:
         if source is not None and isinstance(self.windows, WindowCounter):
             # The open window of the source whose lines this commit holds, exactly.
             out[f"window:{source}"] = self.windows.open_state(source)
+        if isinstance(self.windows, SessionWindows):
+            # The sessions these lines touched or closed, with the lines' commit.
+            meta, changes = self.windows.take_changes()
+            if changes:
+                out["sessions.meta"] = meta
+                out.update((f"session:{name}", state) for name, state in changes.items())
         due = force or now - self._saved_at >= SNAPSHOT_SECONDS
         if due and self.windows_learned != self._saved_learning:
             out["detectors"] = {"windows": self.kind, "ensemble": self.ensemble.to_state()}
             # Saved with the detectors that learned them: taught once, not per start.
             out["fp_taught"] = sorted(self._fp_learned)[-10_000:]
             out["template_stats"] = self.template_stats.to_state()
-            if isinstance(self.windows, SessionWindows):
-                out["sessions"] = self.windows.to_state()
         miner = self.miner
         if miner.next_id + _ID_BLOCK // 4 > self._id_floor:
             out["miner.ids"] = {"floor": miner.next_id + _ID_BLOCK}

@@ -31,7 +31,7 @@ goes on counting them instead of cutting every session in two.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +131,10 @@ class SessionWindows:
         self.unkeyed_lines = 0  # lines with no session key (not counted in any window)
         self.evicted = 0  # sessions closed early because max_open was reached
         self._latest = float("-inf")  # the latest line time seen (the stream's clock)
+        # Sessions touched or closed since take_changes(); kept only once someone
+        # takes them (the monitor does, per commit; a replay does not).
+        self._dirty: set[str] = set()
+        self.track_changes = False
 
     def add(self, records: Sequence[Record], matches: Sequence[Match], now: float) -> list[Window]:
         """Count a batch; return the sessions it closed (timed out, full or evicted)."""
@@ -147,6 +151,8 @@ class SessionWindows:
             t = stamp if stamp is not None and stamp <= limit else now
             self._latest = max(self._latest, t)
             name = f"{record.line.source}#{found.group(0)}"
+            if self.track_changes:
+                self._dirty.add(name)
             session = sessions.pop(name, None)
             if session is not None and (
                 t - session.last >= self.timeout or t - session.start >= self.max_seconds
@@ -173,6 +179,8 @@ class SessionWindows:
             if session.lines >= self.max_lines:
                 closed.append(sessions.pop(name).close())
         closed.extend(self._expire(self._clock(now), now))
+        if self.track_changes:
+            self._dirty.update(w.source for w in closed)
         return closed
 
     def _clock(self, now: float) -> float:
@@ -236,11 +244,15 @@ class SessionWindows:
             for name, session in self._open.items()
             if name.startswith(prefix) and self._expired(session, clock, now)
         ]
+        if self.track_changes:
+            self._dirty.update(names)
         return [self._open.pop(name).close() for name in names]
 
     def close_all(self) -> list[Window]:
         """Close every open session (at shutdown, or at the end of a replay)."""
         closed = [s.close() for s in self._open.values()]
+        if self.track_changes:
+            self._dirty.update(self._open)
         self._open.clear()
         return closed
 
@@ -248,6 +260,60 @@ class SessionWindows:
         return len(self._open)
 
     # -- state -----------------------------------------------------------------------
+
+    def take_changes(self) -> tuple[dict[str, Any], dict[str, dict[str, Any] | None]]:
+        """What changed since the last call, to save with the commit that holds its
+        lines: the table's scalars, and per touched session its state (None: it
+        closed). A restart then resumes every open session exactly."""
+        self.track_changes = True
+        changes = {name: self._session_state(self._open.get(name)) for name in self._dirty}
+        self._dirty = set()
+        meta = {
+            "version": _STATE_VERSION, "key_pattern": self.key_pattern.pattern,
+            "latest": self._latest if self._latest > float("-inf") else None,
+            "unkeyed_lines": self.unkeyed_lines, "evicted": self.evicted,
+        }  # fmt: skip
+        return meta, changes
+
+    @staticmethod
+    def _session_state(x: _Session | None) -> dict[str, Any] | None:
+        if x is None:
+            return None
+        return {
+            "name": x.name, "start": x.start, "last": x.last, "last_arrival": x.last_arrival,
+            "counts": [[t, c] for t, c in x.counts.items()], "lines": x.lines,
+            "errors": x.errors, "new_templates": list(x.new_templates),
+            "samples": [[s.path, s.line_number, s.text, s.template_id, n]
+                        for s, n in zip(x.samples, x.notable, strict=True)],
+        }  # fmt: skip
+
+    def restore(self, meta: dict[str, Any] | None, sessions: Iterable[dict[str, Any]]) -> None:
+        """Reopen what :meth:`take_changes` saved (sessions of another key pattern
+        are left out: they were keyed by something else)."""
+        if not meta or meta.get("key_pattern") != self.key_pattern.pattern:
+            return
+        if meta.get("version") != _STATE_VERSION:
+            raise StateError(f"saved sessions have version {meta.get('version')!r}")
+        try:
+            latest = meta["latest"]
+            self._latest = float("-inf") if latest is None else float(latest)
+            self.unkeyed_lines = int(meta["unkeyed_lines"])
+            self.evicted = int(meta["evicted"])
+            rows = sorted(sessions, key=lambda r: float(r["last_arrival"]))  # activity order
+            for saved in rows:
+                session = _Session(
+                    str(saved["name"]), float(saved["start"]), float(saved["last"]),
+                    float(saved["last_arrival"]),
+                    {int(t): int(c) for t, c in saved["counts"]},
+                    int(saved["lines"]), int(saved["errors"]),
+                    [int(t) for t in saved["new_templates"]],
+                )  # fmt: skip
+                for path, number, text, template, notable in saved["samples"]:
+                    session.samples.append(Sample(str(path), int(number), str(text), int(template)))
+                    session.notable.append(bool(notable))
+                self._open[session.name] = session
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"saved sessions are malformed ({exc!r})") from None
 
     def to_state(self) -> dict[str, Any]:
         """The open sessions and settings as plain JSON-able data."""
