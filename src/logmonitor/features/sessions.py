@@ -301,16 +301,7 @@ class SessionWindows:
             self.evicted = int(meta["evicted"])
             rows = sorted(sessions, key=lambda r: float(r["last_arrival"]))  # activity order
             for saved in rows:
-                session = _Session(
-                    str(saved["name"]), float(saved["start"]), float(saved["last"]),
-                    float(saved["last_arrival"]),
-                    {int(t): int(c) for t, c in saved["counts"]},
-                    int(saved["lines"]), int(saved["errors"]),
-                    [int(t) for t in saved["new_templates"]],
-                )  # fmt: skip
-                for path, number, text, template, notable in saved["samples"]:
-                    session.samples.append(Sample(str(path), int(number), str(text), int(template)))
-                    session.notable.append(bool(notable))
+                session = _session_from(saved)
                 self._open[session.name] = session
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"saved sessions are malformed ({exc!r})") from None
@@ -332,23 +323,7 @@ class SessionWindows:
             "unkeyed_lines": self.unkeyed_lines,
             "evicted": self.evicted,
             # Least recently active first: the order is the eviction order.
-            "open": [
-                {
-                    "name": x.name,
-                    "start": x.start,
-                    "last": x.last,
-                    "last_arrival": x.last_arrival,
-                    "counts": [[t, c] for t, c in x.counts.items()],
-                    "lines": x.lines,
-                    "errors": x.errors,
-                    "new_templates": list(x.new_templates),
-                    "samples": [
-                        [s.path, s.line_number, s.text, s.template_id, notable]
-                        for s, notable in zip(x.samples, x.notable, strict=True)
-                    ],
-                }
-                for x in self._open.values()
-            ],
+            "open": [self._session_state(x) for x in self._open.values()],
         }
 
     @classmethod
@@ -368,17 +343,21 @@ class SessionWindows:
             table.unkeyed_lines = int(state["unkeyed_lines"])
             table.evicted = int(state["evicted"])
             for saved in state["open"]:
-                session = _Session(
-                    str(saved["name"]), float(saved["start"]), float(saved["last"]),
-                    float(saved["last_arrival"]),
-                    {int(t): int(c) for t, c in saved["counts"]},
-                    int(saved["lines"]), int(saved["errors"]),
-                    [int(t) for t in saved["new_templates"]],
-                )  # fmt: skip
-                for path, number, text, template, notable in saved["samples"]:
-                    session.samples.append(Sample(str(path), int(number), str(text), int(template)))
-                    session.notable.append(bool(notable))
+                session = _session_from(saved)
                 table._open[session.name] = session
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"saved session table is malformed ({exc!r})") from None
         return table
+
+
+def _session_from(saved: dict[str, Any]) -> _Session:
+    """A session from what :meth:`SessionWindows._session_state` saved."""
+    session = _Session(
+        str(saved["name"]), float(saved["start"]), float(saved["last"]),
+        float(saved["last_arrival"]), {int(t): int(c) for t, c in saved["counts"]},
+        int(saved["lines"]), int(saved["errors"]), [int(t) for t in saved["new_templates"]],
+    )  # fmt: skip
+    for path, number, text, template, notable in saved["samples"]:
+        session.samples.append(Sample(str(path), int(number), str(text), int(template)))
+        session.notable.append(bool(notable))
+    return session
