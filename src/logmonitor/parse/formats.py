@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..clock import Clock
-from ..records import Level, LogLine, Record
+from ..records import Level, LogLine, Record, slot_constructor
 from .timestamps import (
     parse_clf,
     parse_clock,
@@ -458,6 +458,9 @@ class _Plan:
         )
 
 
+_record: Callable[..., Record] = slot_constructor(Record)
+
+
 class LineParser:
     """Parse batches of :class:`LogLine` into :class:`Record`.
 
@@ -626,12 +629,4 @@ class LineParser:
                     level = "error"
                 elif "warn" in folded and _INFER_WARNING.search(message):
                     level = "warning"
-        return Record(
-            line=line,
-            message=message,
-            timestamp=stamp,
-            level=level,
-            component=component,
-            error_type=error_type_of(message),
-            format=layout,
-        )
+        return _record(line, message, stamp, level, component, error_type_of(message), layout)

@@ -58,14 +58,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from itertools import accumulate
 from operator import itemgetter
-from types import MemberDescriptorType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from ..errors import ConfigError, StateError
-from ..records import Match, Record
+from ..records import Match, Record, slot_constructor
 from . import snapshot
 from .drain3 import Drain3Miner
 from .families import Change, Families, _Family, _Template
@@ -93,37 +92,7 @@ class Miner(Protocol):
 _SEEN: tuple[Any, ...] = (SimpleNamespace(version=-1), 0, None, 0, None, None, None)
 
 
-def _match_factory() -> Callable[[int, str, Change, tuple[str, ...]], Match]:
-    """A faster ``Match(template_id, template, change, params)``.
-
-    The per-line budget is about a microsecond, and a frozen dataclass's
-    ``__init__`` spends half of it in four ``object.__setattr__`` calls; setting the
-    slots through their descriptors builds the same object in half the time. Used
-    only while ``Match`` is exactly these four slots with no ``__post_init__``
-    (``tests/patterns`` compares both ways), else the plain constructor."""
-    names = tuple(f.name for f in fields(Match))
-    slots: list[Any] = [getattr(Match, n, None) for n in names]
-    if (
-        names != ("template_id", "template", "change", "params")
-        or hasattr(Match, "__post_init__")
-        or not all(isinstance(s, MemberDescriptorType) for s in slots)
-    ):
-        return Match
-    new = Match.__new__
-    set_id, set_template, set_change, set_params = (s.__set__ for s in slots)
-
-    def match(template_id: int, template: str, change: Change, params: tuple[str, ...]) -> Match:
-        made = new(Match)
-        set_id(made, template_id)
-        set_template(made, template)
-        set_change(made, change)
-        set_params(made, params)
-        return made
-
-    return match
-
-
-_match = _match_factory()
+_match: Callable[[int, str, Change, tuple[str, ...]], Match] = slot_constructor(Match)
 
 
 _SLICES: dict[tuple[int, int], slice] = {}
