@@ -84,6 +84,9 @@ def test_mute_takes_a_template_or_a_source_for_a_duration(tmp_path: Path) -> Non
         (["mute", "--for", "1d"], "exactly one of --template ID or --source PATH"),
         (["mute", "--template", "1", "--for", "soon"], "is not a duration"),
         (["feedback", "1", "maybe"], "Invalid value"),
+        (["ack", "99999999999999999999"], "Invalid value"),
+        (["mute", "--template", "1", "--for", "99999999999d"], "at most 100 years"),
+        (["mute", "--template", "1", "--for", "inf"], "at most 100 years"),
     ],
 )
 def test_bad_input_gets_a_clear_error(tmp_path: Path, args: list[str], message: str) -> None:

@@ -336,3 +336,28 @@ def test_open_sessions_are_saved_with_the_lines_that_touched_them(
         assert lines == {"blk_1": 2, "blk_2": 1}
     finally:
         second.stop()
+
+
+def test_the_timer_honours_an_ack_given_while_logs_are_quiet(
+    log_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = log_dir / "app.log"
+    app.touch()
+    box = Recorder()
+    options: dict[str, Any] = {
+        "state": str(tmp_path / "s.db"), "clock": clock, "window_seconds": 1.0,
+        "warmup_windows": 8, "window_grace": 0.2, "group_wait": 0.0, "repeat_interval": 5.0,
+        "cooldown": 100.0,
+    }  # fmt: skip
+    monitor = LogMonitor([str(log_dir)], 0.5, deliverer=box, **options)  # type: ignore[arg-type]
+    try:
+        run_anomaly(monitor, app, clock)
+        (alert,) = monitor.alerts
+        assert alert.id is not None
+        told = len(box.queued)
+        monitor.ack(alert.id, by="ops")
+        clock.advance(6.0)
+        monitor._tick()
+        assert len(box.queued) == told  # acked: no repeat
+    finally:
+        monitor.stop()

@@ -132,9 +132,8 @@ class LogMonitor:
             if self._stopped:
                 raise MonitorStateError("this LogMonitor was stopped; create a new one")
             if self._pipeline is None:
-                self._store = Store(self.settings.state or ":memory:")
-                self._pipeline = Pipeline(self.settings, self.clock, self.model, self._store)
-                self.error_summary = defaultdict(int, self._pipeline.error_counts())
+                # The deliverer first: a sink that cannot be built (a missing secret)
+                # must fail every start, not leave a monitor that never notifies.
                 if self.deliverer is None and self.settings.sinks:
                     self.deliverer = build_deliverer(
                         self.settings.sinks,
@@ -143,9 +142,17 @@ class LogMonitor:
                         state=self.settings.state,
                         origin="the settings' sinks",
                     )
+                store = Store(self.settings.state or ":memory:")
+                try:
+                    pipeline = Pipeline(self.settings, self.clock, self.model, store)
+                except BaseException:
+                    store.close()
+                    raise
+                self._store, self._pipeline = store, pipeline
+                self.error_summary = defaultdict(int, pipeline.error_counts())
                 if self.deliverer is not None:
                     self.deliverer.start()
-                    self._pipeline.submit = self.deliverer.submit
+                    pipeline.submit = self.deliverer.submit
             return self._pipeline
 
     def start(self) -> LogMonitor:
@@ -225,10 +232,12 @@ class LogMonitor:
 
     @property
     def failure(self) -> Exception | None:
-        """The error that stopped the background thread (e.g. a
-        :class:`~logmonitor.errors.StateError`), or ``None``."""
-        runner = self._runner
-        return None if runner is None else runner.failure
+        """The error that stopped monitoring (the background thread's, or a write to
+        the state file that failed, after which no line is processed), or ``None``."""
+        runner, pipeline = self._runner, self._pipeline
+        if runner is not None and runner.failure is not None:
+            return runner.failure
+        return None if pipeline is None else pipeline.failure
 
     # --------------------------------------------------------------------- hooks
 
@@ -311,11 +320,13 @@ class LogMonitor:
                 total_alerts=total,
             )  # fmt: skip
             self.deliverer.submit(digest)
-            self._store.commit(state={"digest": {"from": current}}, saved_at=now)
         except BaseException:
             with self._lock:
-                self._digest_from = start  # not told: the next tick tries again
+                self._digest_from = start  # not queued: the next tick tries again
             raise
+        # Queued: this run will not send it again even if recording it fails (a
+        # restart might, with the same key).
+        self._store.commit(state={"digest": {"from": current}}, saved_at=now)
 
     # -------------------------------------------------------------------- status
 

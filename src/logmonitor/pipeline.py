@@ -469,6 +469,7 @@ class Pipeline:
             done = Processed("")
             if self.failure is not None:
                 return done
+            self._refresh_feedback()  # an ack or mute since the last file's lines counts
             now = self.clock.now()
             tracked = set(self.tailer.sources())
             for source in set(self.windows.due(now)) - tracked:

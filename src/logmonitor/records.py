@@ -153,6 +153,7 @@ class Alert:
     feedback: str | None = None  # "true-positive" | "false-positive"
     acked_by: str | None = None
     feedback_note: str | None = None
+    feedback_at: float | None = None
 
     def __iter__(self) -> Iterator[object]:
         return iter((self.filename, self.score))
@@ -189,6 +190,7 @@ class Alert:
             "acked_by": self.acked_by,
             "feedback": self.feedback,
             "feedback_note": self.feedback_note,
+            "feedback_at": self.feedback_at,
             "sample_lines": [
                 {
                     "path": s.path,

@@ -22,7 +22,7 @@ from typing import Any
 
 from .alerts.policy import Mute
 from .alerts.summary import ErrorStat
-from .errors import StateError
+from .errors import MonitorStateError, StateError
 from .records import Alert, Sample
 from .sources.checkpoint import Checkpoint, FileKey
 
@@ -85,7 +85,7 @@ _ALERT_SELECT = (
     "SELECT id, filename, score, threshold, time, window_start, window_end, detector, lines,"
     " errors, template_ids, templates, samples, fingerprint, severity, status, first_seen,"
     " last_seen, occurrences, explanation, counts, acked_at, feedback, acked_by,"
-    " feedback_note FROM alerts"
+    " feedback_note, feedback_at FROM alerts"
 )
 _OTHER_PROGRAM = "belongs to another program; move it away or pass --state with another path"
 
@@ -183,7 +183,10 @@ class Store:
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
-            return self._db.execute(sql, args).fetchall()
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.ProgrammingError as exc:  # closed: the monitor was stopped
+                raise MonitorStateError(f"the state file {self.path} is closed ({exc})") from exc
 
     def checkpoints(self) -> dict[FileKey, Checkpoint]:
         rows = self._all(
@@ -297,11 +300,12 @@ class Store:
         if acked is not None:
             where.append("acked_at IS NOT NULL" if acked else "acked_at IS NULL")
         clause = " AND ".join(where)
-        rows = self._all(
-            f"{_ALERT_SELECT} WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-            [*args, limit, offset],
-        )
-        (total,) = self._all(f"SELECT count(*) FROM alerts WHERE {clause}", args)[0]
+        with self._lock:  # the page and its total from the same state
+            rows = self._all(
+                f"{_ALERT_SELECT} WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            )
+            (total,) = self._all(f"SELECT count(*) FROM alerts WHERE {clause}", args)[0]
         return [self._alert(r) for r in rows], int(total)
 
     def alert_counts(self) -> dict[str, int]:
@@ -339,6 +343,7 @@ class Store:
             explanation=json.loads(r[19]) if r[19] else None,
             counts=tuple((int(t), int(n)) for t, n in json.loads(r[20])),
             acked_at=r[21], feedback=r[22], acked_by=r[23], feedback_note=r[24],
+            feedback_at=r[25],
         )  # fmt: skip
 
     # ------------------------------------------------------------------ feedback

@@ -45,6 +45,7 @@ def make_alert(alert_id: int, filename: str = "/var/log/app.log", score: float =
         filename=filename, score=score, time=time, id=alert_id, threshold=0.5,
         window_start=time - 60, window_end=time, template_ids=(7,),
         templates=("ERROR disk failed <*>",), sample_lines=(sample,), lines=40, errors=12,
+        first_seen=time, last_seen=time,
     )  # fmt: skip
 
 

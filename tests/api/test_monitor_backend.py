@@ -99,6 +99,7 @@ def test_acks_and_feedback_live_in_the_state_file(monitor: LogMonitor) -> None:
     assert again.ack.by == "bob"
     assert again.feedback is not None
     assert (again.feedback.verdict, again.feedback.note) == ("true_positive", "disk replaced")
+    assert again.feedback.at > 0  # when it was given, read back from the state file
     stored = monitor.alert(alert_id)
     assert stored is not None
     assert (stored.acked_by, stored.feedback) == ("bob", "true-positive")
@@ -152,3 +153,12 @@ def test_the_api_over_a_real_monitor(
         assert acked["status"] == "acked"
         summary = client.get("/api/summary").json()["error_types"]
         assert {e["error_type"] for e in summary} >= {"TimeoutError", "OSError"}
+
+
+def test_a_monitor_that_died_is_not_healthy(backend: MonitorBackend, monitor: LogMonitor) -> None:
+    from logmonitor.errors import MonitorStateError, StateError
+
+    backend.status()  # alive
+    monitor._ready().failure = StateError("disk full")
+    with pytest.raises(MonitorStateError, match="disk full"):
+        backend.status()  # /healthz answers 503 from this

@@ -15,11 +15,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from ..alerts.summary import ErrorTypeSummary
-from ..errors import StateError
+from ..errors import MonitorStateError
 from ..pipeline import Status
 from ..records import Alert
 from ..sinks.notification import explanation_lines
@@ -105,7 +105,7 @@ class AlertQuery:
     def matches(self, view: AlertView) -> bool:
         alert = view.alert
         return (
-            (self.since is None or alert.time >= self.since)
+            (self.since is None or alert.last_seen >= self.since)
             and (self.source is None or alert.filename == self.source)
             and (self.status is None or view.status == self.status)
             and (self.severity is None or view.severity == self.severity)
@@ -225,6 +225,9 @@ class MonitorBackend:
     # ------------------------------------------------------------------ status
 
     def status(self) -> Status:
+        failure = self.monitor.failure
+        if failure is not None:  # the monitor died: health checks must say so (503)
+            raise MonitorStateError(f"monitoring stopped on an error: {failure}")
         status = self.monitor.status()
         self._observe(status)
         return status
@@ -282,7 +285,7 @@ class MonitorBackend:
             verdict: Verdict = (
                 "true_positive" if alert.feedback == "true-positive" else "false_positive"
             )
-            feedback = Feedback(verdict, alert.feedback_note or "", 0.0)
+            feedback = Feedback(verdict, alert.feedback_note or "", alert.feedback_at or 0.0)
         level = next((v for v in SEVERITIES if v == alert.severity), None)
         return AlertView(alert, level or severity(alert.score, alert.threshold), ack, feedback)
 
@@ -312,20 +315,18 @@ class MonitorBackend:
         return counts
 
     def ack(self, alert_id: int, by: str) -> AlertView | None:
-        """Acknowledge, in the state file (the first ack stands)."""
-        try:
-            return self._view(self.monitor.ack(alert_id, by))
-        except StateError:
+        """Acknowledge, in the state file (the first ack stands). None for an unknown
+        id; a failing write raises (the API answers 503)."""
+        if self.monitor.alert(alert_id) is None:
             return None
+        return self._view(self.monitor.ack(alert_id, by))
 
     def feedback(self, alert_id: int, verdict: Verdict, note: str) -> AlertView | None:
         """Store the verdict and note; a false positive teaches the detectors (see
         :meth:`LogMonitor.feedback`)."""
-        try:
-            stored = self.monitor.feedback(alert_id, verdict.replace("_", "-"), note)
-        except StateError:
+        if self.monitor.alert(alert_id) is None:
             return None
-        return replace(self._view(stored), feedback=Feedback(verdict, note, self.clock()))
+        return self._view(self.monitor.feedback(alert_id, verdict.replace("_", "-"), note))
 
     # --------------------------------------------------------------- summaries
 

@@ -17,6 +17,8 @@ from .base import cli, config_option, fail, open_store, parse_duration, state_op
 
 __all__ = ["ack", "alerts_command", "feedback", "mute"]
 
+_MAX_ID = 2**63 - 1  # SQLite's INTEGER
+
 
 @cli.command("alerts")
 @state_option
@@ -81,7 +83,7 @@ def alerts_command(
 
 
 @cli.command()
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=click.IntRange(1, _MAX_ID))
 @state_option
 @config_option
 def ack(alert_id: int, state: str | None, config_file: str | None) -> None:
@@ -97,7 +99,7 @@ def ack(alert_id: int, state: str | None, config_file: str | None) -> None:
 
 
 @cli.command()
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=click.IntRange(1, _MAX_ID))
 @click.argument("verdict", type=click.Choice(["false-positive", "true-positive"]))
 @state_option
 @config_option
@@ -115,7 +117,13 @@ def feedback(alert_id: int, verdict: str, state: str | None, config_file: str | 
 
 
 @cli.command()
-@click.option("--template", "template_id", type=int, default=None, help="A template id.")
+@click.option(
+    "--template",
+    "template_id",
+    type=click.IntRange(1, _MAX_ID),
+    default=None,
+    help="A template id.",
+)
 @click.option("--source", default=None, help="A file, or a directory for all files in it.")
 @click.option("--for", "duration", default="1d", show_default=True, help="e.g. 30m, 12h, 7d.")
 @click.option("--list", "list_only", is_flag=True, help="List the active mutes instead.")

@@ -47,6 +47,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
     ctx.obj["verbose"] = verbose
 
 
+_MAX_SECONDS = 100 * 365.25 * 86400
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -63,8 +64,8 @@ def parse_duration(text: str) -> float:
         seconds = float(number) * (unit or 1)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a duration; use e.g. 30m, 12h, 7d") from None
-    if not seconds > 0:
-        raise click.BadParameter(f"{text!r} must be longer than 0")
+    if not 0 < seconds <= _MAX_SECONDS:  # also refuses inf and nan
+        raise click.BadParameter(f"{text!r} must be longer than 0 and at most 100 years")
     return seconds
 
 
@@ -109,4 +110,9 @@ def user() -> str:
 
 
 def when(t: float | None) -> str:
-    return "" if not t else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+    if not t:
+        return ""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+    except (OverflowError, OSError, ValueError):
+        return f"{t:.0f}"

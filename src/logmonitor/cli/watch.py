@@ -334,6 +334,9 @@ def _run_watch(
     except KeyboardInterrupt:
         pass
     except LogMonitorError as exc:
+        if server is not None:
+            server.stop()  # first: a stopped monitor would fail the dashboard's polls
+            server = None
         monitor.stop()
         fail(exc)
     finally:
