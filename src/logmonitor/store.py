@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -26,10 +26,11 @@ from .errors import MonitorStateError, StateError
 from .records import Alert, Sample
 from .sources.checkpoint import Checkpoint, FileKey
 
-__all__ = ["SCHEMA_VERSION", "Store"]
+__all__ = ["APP", "SCHEMA_VERSION", "Store", "open_state", "unusable"]
 
 SCHEMA_VERSION = 2  # 2: the alert lifecycle (columns below, mutes)
-_APP = "logmonitor"
+APP = "logmonitor"  # the meta row that marks a state file as ours
+_APP = APP
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -90,6 +91,58 @@ _ALERT_SELECT = (
 _OTHER_PROGRAM = "belongs to another program; move it away or pass --state with another path"
 
 
+def unusable(path: str, exc: sqlite3.Error) -> StateError:
+    """The error for a state file SQLite cannot use, and what to do about it."""
+    return StateError(
+        f"{path} is not a usable LogMonitor state file ({exc}); "
+        "move it away or pass --state with another path"
+    )
+
+
+def open_state(
+    path: str, check: Callable[[Mapping[str, str]], None] | None = None
+) -> sqlite3.Connection:
+    """A connection to the state file at ``path``, for each of its users (the
+    :class:`Store`, the notification outbox): its directory is created, a file that
+    is not LogMonitor's is refused before anything in it changes (not even its
+    journal mode), ``check`` sees the ``meta`` rows of one that is, then WAL,
+    ``synchronous=NORMAL`` and a busy timeout are set. Raises :class:`StateError`.
+    """
+    if path != ":memory:":
+        parent = os.path.dirname(os.path.abspath(path))
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:
+            raise StateError(
+                f"cannot create the state directory {parent}: {exc.strerror}; "
+                "pass --state with a writable path"
+            ) from exc
+    try:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise unusable(path, exc) from exc
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables:  # an empty file is new: it becomes ours
+            if "meta" not in tables:
+                raise StateError(f"{path} {_OTHER_PROGRAM}")
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("app") != _APP:
+                raise StateError(f"{path} {_OTHER_PROGRAM}")
+            if check is not None:
+                check(meta)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise unusable(path, exc) from exc
+    except StateError:
+        db.close()
+        raise
+    return db
+
+
 class Store:
     """The SQLite state file. Safe to share between threads (one lock).
 
@@ -101,27 +154,9 @@ class Store:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        if path != ":memory:":
-            parent = os.path.dirname(os.path.abspath(path))
-            try:
-                os.makedirs(parent, exist_ok=True)
-            except OSError as exc:
-                raise StateError(
-                    f"cannot create the state directory {parent}: {exc.strerror}; "
-                    "pass --state with a writable path"
-                ) from exc
         self._lock = threading.RLock()
+        self._db = open_state(path, self._check_version)
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise self._unusable(exc) from exc
-        try:
-            # Ownership first: another program's database must not be changed at all
-            # (not even its journal mode), let alone get our tables.
-            self._check_meta()
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
             # One transaction, so a crash cannot leave our tables without the meta rows.
             self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}")
             have = {row[1] for row in self._db.execute("PRAGMA table_info(alerts)")}
@@ -154,25 +189,11 @@ class Store:
             raise
 
     def _unusable(self, exc: sqlite3.Error) -> StateError:
-        return StateError(
-            f"{self.path} is not a usable LogMonitor state file ({exc}); "
-            "move it away or pass --state with another path"
-        )
+        return unusable(self.path, exc)
 
-    def _check_meta(self) -> None:
-        """Accept an empty database or one of ours with a schema we can read."""
-        tables = {
-            row[0]
-            for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
-        if not tables:
-            return
-        if "meta" not in tables:
-            raise StateError(f"{self.path} {_OTHER_PROGRAM}")
-        rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-        if rows.get("app") != _APP:
-            raise StateError(f"{self.path} {_OTHER_PROGRAM}")
-        version = int(rows.get("schema_version", "0"))
+    def _check_version(self, meta: Mapping[str, str]) -> None:
+        """Refuse a file a newer LogMonitor wrote (its schema may not be readable)."""
+        version = int(meta.get("schema_version", "0"))
         if version > SCHEMA_VERSION:
             raise StateError(
                 f"{self.path} was written by a newer LogMonitor (schema {version}); "

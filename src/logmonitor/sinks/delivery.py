@@ -30,7 +30,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 import random
 import sqlite3
 import threading
@@ -41,8 +40,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..clock import Clock, SystemClock
-from ..errors import ConfigError, MonitorStateError, StateError
+from ..errors import ConfigError, MonitorStateError
 from ..records import Alert
+from ..store import APP, open_state, unusable
 from .notification import DeliveryError, Notification, NotificationSink, status_of
 
 __all__ = [
@@ -57,7 +57,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_APP = "logmonitor"
 _DROPPED = "dropped: outbox full"
 
 
@@ -267,7 +266,7 @@ def _entry(seq: int, row: _Row) -> OutboxEntry:
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('app', '{_APP}');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('app', '{APP}');
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, sink TEXT NOT NULL, key TEXT NOT NULL,
     kind TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
@@ -299,56 +298,15 @@ class SqliteOutbox:
         self.max_pending = max_pending
         self.keep_done = keep_done
         self._lock = threading.RLock()
-        if path != ":memory:":
-            parent = os.path.dirname(os.path.abspath(path))
-            try:
-                os.makedirs(parent, exist_ok=True)
-            except OSError as exc:
-                raise StateError(
-                    f"cannot create the state directory {parent}: {exc.strerror}; "
-                    "pass --state with a writable path"
-                ) from exc
+        self._db = open_state(path)  # the store's rules: ownership first, then WAL
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise self._unusable(exc) from exc
-        try:
-            self._check_owner()
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise self._unusable(exc) from exc
-        except StateError:
-            self._db.close()
-            raise
+            raise unusable(path, exc) from exc
 
     def __repr__(self) -> str:
         return f"SqliteOutbox({self.path!r})"
-
-    def _unusable(self, exc: sqlite3.Error) -> StateError:
-        return StateError(
-            f"{self.path} is not a usable LogMonitor state file ({exc}); "
-            "move it away or pass --state with another path"
-        )
-
-    def _check_owner(self) -> None:
-        tables = {
-            r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
-        if not tables:
-            return
-        app = None
-        if "meta" in tables:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
-            app = row[0] if row else None
-        if app != _APP:
-            raise StateError(
-                f"{self.path} belongs to another program; move it away or pass --state "
-                "with another path"
-            )
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
