@@ -143,6 +143,33 @@ def open_state(
     return db
 
 
+def _alert_filter(
+    *,
+    since_id: int | None = None,
+    before_id: int | None = None,
+    since_time: float | None = None,
+    status: str | None = None,
+    source: str | None = None,
+    severity: str | None = None,
+    feedback: str | None = None,
+    acked: bool | None = None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its arguments) of the alert queries; None: no filter."""
+    where: list[str] = ["1"]
+    args: list[Any] = []
+    for condition, value in (
+        ("id > ?", since_id), ("id < ?", before_id), ("last_seen >= ?", since_time),
+        ("status = ?", status), ("filename = ?", source), ("severity = ?", severity),
+        ("feedback = ?", feedback),
+    ):  # fmt: skip
+        if value is not None:
+            where.append(condition)
+            args.append(value)
+    if acked is not None:
+        where.append("acked_at IS NOT NULL" if acked else "acked_at IS NULL")
+    return " AND ".join(where), args
+
+
 class Store:
     """The SQLite state file. Safe to share between threads (one lock).
 
@@ -235,15 +262,7 @@ class Store:
         :class:`StateError`: starting without the learned state would silently
         renumber templates, so the operator decides."""
         rows = self._all("SELECT data FROM state WHERE name = ?", (name,))
-        if not rows:
-            return None
-        try:
-            return json.loads(rows[0][0])
-        except ValueError as exc:
-            raise StateError(
-                f"{self.path}: the saved {name!r} state is not valid JSON ({exc}); "
-                "move the state file away to start afresh"
-            ) from exc
+        return self._decode(name, rows[0][0]) if rows else None
 
     def states(self, prefix: str) -> dict[str, Any]:
         """Every saved JSON value whose name starts with ``prefix`` (e.g. the open
@@ -251,16 +270,16 @@ class Store:
         rows = self._all(
             "SELECT name, data FROM state WHERE substr(name, 1, ?) = ?", (len(prefix), prefix)
         )
-        out: dict[str, Any] = {}
-        for name, data in rows:
-            try:
-                out[name] = json.loads(data)
-            except ValueError as exc:
-                raise StateError(
-                    f"{self.path}: the saved {name!r} state is not valid JSON ({exc}); "
-                    "move the state file away to start afresh"
-                ) from exc
-        return out
+        return {name: self._decode(name, data) for name, data in rows}
+
+    def _decode(self, name: str, data: str) -> Any:
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise StateError(
+                f"{self.path}: the saved {name!r} state is not valid JSON ({exc}); "
+                "move the state file away to start afresh"
+            ) from exc
 
     def alerts(
         self,
@@ -276,25 +295,11 @@ class Store:
     ) -> list[Alert]:
         """The newest ``limit`` alerts after ``since_id`` (and before ``before_id``,
         for paging back), filtered, oldest first."""
-        where: list[str] = ["id > ?"]
-        args: list[Any] = [since_id]
-        for column, value in (
-            ("status", status), ("filename", source), ("severity", severity),
-            ("feedback", feedback),
-        ):  # fmt: skip
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if since_time is not None:
-            where.append("last_seen >= ?")
-            args.append(since_time)
-        if before_id is not None:
-            where.append("id < ?")
-            args.append(before_id)
-        rows = self._all(
-            f"{_ALERT_SELECT} WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-            [*args, limit],
-        )
+        clause, args = _alert_filter(
+            since_id=since_id, before_id=before_id, since_time=since_time, status=status,
+            source=source, severity=severity, feedback=feedback,
+        )  # fmt: skip
+        rows = self._all(f"{_ALERT_SELECT} WHERE {clause} ORDER BY id DESC LIMIT ?", [*args, limit])
         return [self._alert(r) for r in reversed(rows)]
 
     def alert_page(
@@ -309,18 +314,9 @@ class Store:
         acked: bool | None = None,
     ) -> tuple[list[Alert], int]:
         """One page of matching alerts, newest first, and how many match in all."""
-        where: list[str] = ["1"]
-        args: list[Any] = []
-        for column, value in (("filename", source), ("severity", severity), ("status", status)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if since_time is not None:
-            where.append("last_seen >= ?")
-            args.append(since_time)
-        if acked is not None:
-            where.append("acked_at IS NOT NULL" if acked else "acked_at IS NULL")
-        clause = " AND ".join(where)
+        clause, args = _alert_filter(
+            since_time=since_time, source=source, severity=severity, status=status, acked=acked
+        )
         with self._lock:  # the page and its total from the same state
             rows = self._all(
                 f"{_ALERT_SELECT} WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
