@@ -261,7 +261,7 @@ class LogMonitor:
         for sink in self.sinks:
             sink.send(alert)
 
-    def _publish(self, done: Processed, tick: bool = True) -> None:
+    def _publish(self, done: Processed) -> None:
         pipeline = self._pipeline
         if pipeline is None:  # pragma: no cover - process_source needed it
             return
@@ -278,23 +278,23 @@ class LogMonitor:
             except Exception:
                 # A failing notification must not lose the next ones.
                 logger.exception("notify() failed for alert %s", alert.id)
-        if tick:
-            self._tick()
-
-    def _tick(self) -> None:
-        """Timers: what no file's new lines bring (see :meth:`Pipeline.tick`), and the
-        digest when a period has ended. Nothing here may stop the monitor: a
-        failure is logged and retried next time."""
-        pipeline = self._pipeline
-        try:
-            if pipeline is not None and not self._stopped:
-                self._publish(pipeline.tick(), tick=False)
-        except Exception:
-            logger.exception("timed work failed; trying again")
+        # A period may end while lines keep coming: the digest is checked here (a
+        # cheap comparison) as well as on the runner's timer.
         try:
             self._maybe_digest()
         except Exception:
             logger.exception("the digest could not be sent; trying again next period")
+
+    def _tick(self) -> None:
+        """The runner's timer: what no file's new lines bring (see
+        :meth:`Pipeline.tick`), then the digest through :meth:`_publish`. Nothing
+        here may stop the monitor: a failure is logged and retried next time."""
+        pipeline = self._pipeline
+        try:
+            if pipeline is not None and not self._stopped:
+                self._publish(pipeline.tick())
+        except Exception:
+            logger.exception("timed work failed; trying again")
 
     def _maybe_digest(self) -> None:
         if self.deliverer is None or self.settings.digest == "off" or self._store is None:
@@ -399,7 +399,4 @@ class LogMonitor:
 
     def recent_alerts(self, limit: int = 100) -> list[Alert]:
         """Alerts from the state file, this run's and earlier runs', oldest first."""
-        self._ready()
-        if self._store is None:  # pragma: no cover - _ready() sets it
-            return []
-        return self._store.alerts(limit)
+        return self._state().alerts(limit)

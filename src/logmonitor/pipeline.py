@@ -266,11 +266,9 @@ class Pipeline:
         return saved
 
     def _silent(self, now: float, source: str) -> list[Window]:
-        """An empty window for ``source`` if it went silent (once per silence)."""
+        """An empty window for ``source`` if it went silent (once per silence period)."""
         rate = self._rate()
-        if rate is None or source not in rate.silent(now, mark=False, sources={source}):
-            return []
-        return rate.silent(now, sources={source})
+        return [] if rate is None else rate.silent(now, sources={source})
 
     def _notify(self, now: float, done: Processed) -> None:
         """Notifications due by now (grouped, rate limited): queued, then recorded
