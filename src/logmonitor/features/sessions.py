@@ -37,6 +37,7 @@ from typing import Any
 
 from ..errors import ConfigError, StateError
 from ..records import Match, Record, Sample, Window
+from .windows import samples_from_state, samples_to_state
 
 __all__ = ["SessionWindows", "session_of"]
 
@@ -283,8 +284,7 @@ class SessionWindows:
             "name": x.name, "start": x.start, "last": x.last, "last_arrival": x.last_arrival,
             "counts": [[t, c] for t, c in x.counts.items()], "lines": x.lines,
             "errors": x.errors, "new_templates": list(x.new_templates),
-            "samples": [[s.path, s.line_number, s.text, s.template_id, n]
-                        for s, n in zip(x.samples, x.notable, strict=True)],
+            "samples": samples_to_state(x.samples, x.notable),
         }  # fmt: skip
 
     def restore(self, meta: dict[str, Any] | None, sessions: Iterable[dict[str, Any]]) -> None:
@@ -357,7 +357,5 @@ def _session_from(saved: dict[str, Any]) -> _Session:
         float(saved["last_arrival"]), {int(t): int(c) for t, c in saved["counts"]},
         int(saved["lines"]), int(saved["errors"]), [int(t) for t in saved["new_templates"]],
     )  # fmt: skip
-    for path, number, text, template, notable in saved["samples"]:
-        session.samples.append(Sample(str(path), int(number), str(text), int(template)))
-        session.notable.append(bool(notable))
+    session.samples, session.notable = samples_from_state(saved["samples"])
     return session

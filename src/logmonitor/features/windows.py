@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import StateError
 from ..records import Match, Record, Sample, Window
 
-__all__ = ["WindowCounter", "resolve_ids"]
+__all__ = ["WindowCounter", "resolve_ids", "samples_from_state", "samples_to_state"]
 
 _FUTURE_SLACK = 300.0
 _STATE_VERSION = 1
@@ -80,6 +80,24 @@ def resolve_ids(window: Window, resolve: Callable[[int], int]) -> Window:
         error_templates=tuple(sorted({resolve(t) for t in window.error_templates})),
         samples=tuple(replace(s, template_id=resolve(s.template_id)) for s in window.samples),
     )
+
+
+def samples_to_state(samples: Sequence[Sample], notable: Sequence[bool]) -> list[list[Any]]:
+    """A window's (or session's) sample lines, and whether each is notable, as JSON."""
+    return [
+        [s.path, s.line_number, s.text, s.template_id, n]
+        for s, n in zip(samples, notable, strict=True)
+    ]
+
+
+def samples_from_state(saved: Iterable[Sequence[Any]]) -> tuple[list[Sample], list[bool]]:
+    """The inverse of :func:`samples_to_state`."""
+    samples: list[Sample] = []
+    notable: list[bool] = []
+    for path, number, text, template, flag in saved:
+        samples.append(Sample(str(path), int(number), str(text), int(template)))
+        notable.append(bool(flag))
+    return samples, notable
 
 
 class WindowCounter:
@@ -212,8 +230,7 @@ class WindowCounter:
             "counts": [[t, c] for t, c in w.counts.items()], "lines": w.lines,
             "errors": w.errors, "new_templates": list(w.new_templates),
             "error_templates": sorted(w.error_templates),
-            "samples": [[x.path, x.line_number, x.text, x.template_id, n]
-                        for x, n in zip(w.samples, w.notable, strict=True)],
+            "samples": samples_to_state(w.samples, w.notable),
             "last_arrival": w.last_arrival, "last_timed": w.last_timed,
         }  # fmt: skip
 
@@ -232,9 +249,7 @@ class WindowCounter:
                 w.lines, w.errors = int(state["lines"]), int(state["errors"])
                 w.new_templates = [int(t) for t in state["new_templates"]]
                 w.error_templates = {int(t) for t in state.get("error_templates", ())}
-                for path, number, text, template, notable in state["samples"]:
-                    w.samples.append(Sample(str(path), int(number), str(text), int(template)))
-                    w.notable.append(bool(notable))
+                w.samples, w.notable = samples_from_state(state["samples"])
                 w.last_arrival = float(state["last_arrival"])
                 timed = state["last_timed"]
                 w.last_timed = None if timed is None else float(timed)
