@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from ..alerts.policy import severity_for
 from ..alerts.summary import ErrorTypeSummary
 from ..errors import MonitorStateError
 from ..pipeline import Status
@@ -52,10 +53,9 @@ SCORE_BUCKETS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
 
 
 def severity(score: float, threshold: float) -> Severity:
-    """``critical`` when the score is past the midpoint between the threshold and 1,
-    else ``warning``: how far past the boundary a window is, not its raw score,
-    says how sure the forest is."""
-    return "critical" if score >= threshold + (1.0 - threshold) / 2 else "warning"
+    """The alert lifecycle's severity (:func:`~logmonitor.alerts.policy.severity_for`),
+    typed for the API's schemas."""
+    return "critical" if severity_for(score, threshold) == "critical" else "warning"
 
 
 @dataclass(frozen=True, slots=True)
