@@ -124,31 +124,24 @@ def test_after_a_crash_ids_given_since_the_snapshot_are_never_reused(
         second.stop()
 
 
-def test_an_unreadable_snapshot_stops_the_start_with_the_fix(
-    log_dir: Path, tmp_path: Path, clock: FakeClock
+@pytest.mark.parametrize(
+    ("saved", "problem"),
+    [
+        ("{not json", "move the state file away"),
+        (json.dumps({**TemplateMiner().to_snapshot(), "version": 999}),
+         r"version 999 .*upgrade LogMonitor"),
+    ],
+    ids=["not-json", "newer-version"],
+)  # fmt: skip
+def test_a_snapshot_that_cannot_be_read_stops_the_start_with_the_fix(
+    log_dir: Path, tmp_path: Path, clock: FakeClock, saved: str, problem: str
 ) -> None:
     state = str(tmp_path / "s.db")
     Store(state).close()  # a state file of this version, with no learned state yet
     with closing(sqlite3.connect(state)) as db, db:
-        db.execute("INSERT INTO state VALUES ('miner', '{not json', 0)")
+        db.execute("INSERT INTO state VALUES ('miner', ?, 0)", (saved,))
     monitor = open_monitor(log_dir, state, clock)
-    with pytest.raises(StateError, match="move the state file away"):
-        monitor.process_log_file(str(log_dir / "none.log"))
-    monitor.stop()
-
-
-def test_a_snapshot_of_a_newer_version_is_refused(
-    log_dir: Path, tmp_path: Path, clock: FakeClock
-) -> None:
-    state = str(tmp_path / "s.db")
-    Store(state).close()  # a state file of this version, with no learned state yet
-    with closing(sqlite3.connect(state)) as db, db:
-        db.execute(
-            "INSERT INTO state VALUES ('miner', ?, 0)",
-            (json.dumps({**TemplateMiner().to_snapshot(), "version": 999}),),
-        )
-    monitor = open_monitor(log_dir, state, clock)
-    with pytest.raises(StateError, match=r"version 999 .*upgrade LogMonitor"):
+    with pytest.raises(StateError, match=problem):
         monitor.process_log_file(str(log_dir / "none.log"))
     monitor.stop()
 
@@ -205,6 +198,14 @@ class Recorder:
         """Nothing to release."""
 
 
+def fast_options(tmp_path: Path, clock: FakeClock, **extra: Any) -> dict[str, Any]:
+    """One-second windows past an eight-window warm-up, on the fake clock."""
+    return {
+        "state": str(tmp_path / "s.db"), "clock": clock, "window_seconds": 1.0,
+        "warmup_windows": 8, "window_grace": 0.2, **extra,
+    }  # fmt: skip
+
+
 def run_anomaly(monitor: LogMonitor, app: Path, clock: FakeClock) -> None:
     for n in range(12):
         append(app, [f"INFO request {i} served in {i % 7 + 2} ms" for i in range(n * 3, n * 3 + 3)])
@@ -221,10 +222,7 @@ def test_a_notification_that_could_not_be_queued_is_sent_by_the_next_run(
 ) -> None:
     app = log_dir / "app.log"
     app.touch()
-    options: dict[str, Any] = {
-        "state": str(tmp_path / "s.db"), "clock": clock, "window_seconds": 1.0,
-        "warmup_windows": 8, "window_grace": 0.2, "group_wait": 0.0,
-    }  # fmt: skip
+    options = fast_options(tmp_path, clock, group_wait=0.0)
     broken = Recorder(fail=True)
     first = LogMonitor([str(log_dir)], 0.5, deliverer=broken, **options)  # type: ignore[arg-type]
     run_anomaly(first, app, clock)
@@ -244,11 +242,9 @@ def test_an_end_notice_waiting_for_the_rate_limit_survives_a_restart(
 ) -> None:
     app = log_dir / "app.log"
     app.touch()
-    options: dict[str, Any] = {
-        "state": str(tmp_path / "s.db"), "clock": clock, "window_seconds": 1.0,
-        "warmup_windows": 8, "window_grace": 0.2, "group_wait": 0.0, "cooldown": 60.0,
-        "max_notifications_per_hour": 1,
-    }  # fmt: skip
+    options = fast_options(
+        tmp_path, clock, group_wait=0.0, cooldown=60.0, max_notifications_per_hour=1
+    )
     first_box = Recorder()
     first = LogMonitor([str(log_dir)], 0.5, deliverer=first_box, **options)  # type: ignore[arg-type]
     run_anomaly(first, app, clock)
@@ -277,10 +273,7 @@ def test_timers_notify_while_logs_are_quiet_and_close_windows_of_deleted_files(
     app = log_dir / "app.log"
     app.touch()
     box = Recorder()
-    options: dict[str, Any] = {
-        "state": str(tmp_path / "s.db"), "clock": clock, "window_seconds": 1.0,
-        "warmup_windows": 8, "window_grace": 0.2, "group_wait": 30.0,
-    }  # fmt: skip
+    options = fast_options(tmp_path, clock, group_wait=30.0)
     monitor = LogMonitor([str(log_dir)], 0.5, deliverer=box, **options)  # type: ignore[arg-type]
     try:
         run_anomaly(monitor, app, clock)
@@ -344,11 +337,7 @@ def test_the_timer_honours_an_ack_given_while_logs_are_quiet(
     app = log_dir / "app.log"
     app.touch()
     box = Recorder()
-    options: dict[str, Any] = {
-        "state": str(tmp_path / "s.db"), "clock": clock, "window_seconds": 1.0,
-        "warmup_windows": 8, "window_grace": 0.2, "group_wait": 0.0, "repeat_interval": 5.0,
-        "cooldown": 100.0,
-    }  # fmt: skip
+    options = fast_options(tmp_path, clock, group_wait=0.0, repeat_interval=5.0, cooldown=100.0)
     monitor = LogMonitor([str(log_dir)], 0.5, deliverer=box, **options)  # type: ignore[arg-type]
     try:
         run_anomaly(monitor, app, clock)
