@@ -154,3 +154,26 @@ def test_open_sessions_survive_a_restart_through_json() -> None:
     assert restored.close_all() == sessions.close_all()
     with pytest.raises(StateError, match="version"):
         SessionWindows.from_state({**sessions.to_state(), "version": 0})
+
+
+def test_open_sessions_survive_a_restart_through_the_saved_changes() -> None:
+    """What the pipeline saves per commit (take_changes) rebuilds the same table,
+    in the same eviction order even when the rows come back in another order and
+    the sessions' lines arrived in one batch."""
+    sessions = SessionWindows(KEY, timeout=100, max_open=2)
+    sessions.track_changes = True
+    records = [rec(0, "a blk_1", n=1), rec(1, "b blk_2", n=2, level="error")]
+    sessions.add(records, [match(1), match(2, "created")], now=1)
+    meta, changes = sessions.take_changes()
+    saved = json.loads(json.dumps([s for s in changes.values() if s is not None]))
+    restored = SessionWindows(KEY, timeout=100, max_open=2)
+    restored.restore(json.loads(json.dumps(meta)), sorted(saved, key=lambda s: s["name"])[::-1])
+    assert restored.open_windows() == 2
+    # Same next steps: blk_1 is still the least recently active, evicted first.
+    later = [rec(50, "d blk_3", n=3)]  # a new session: the table is full
+    expected = sessions.add(later, [match(3)], now=50)
+    assert [w.source for w in expected] == ["hdfs.log#blk_1"]
+    assert restored.add(later, [match(3)], now=50) == expected
+    assert restored.close_all() == sessions.close_all()
+    with pytest.raises(StateError, match="version"):
+        SessionWindows(KEY).restore({**meta, "version": 0}, saved)

@@ -68,6 +68,7 @@ class _Session:
     new_templates: list[int] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     notable: list[bool] = field(default_factory=list)
+    touched: int = 0  # the table's touch count at its latest line: activity order
 
     def close(self) -> Window:
         counts = tuple(sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -131,6 +132,7 @@ class SessionWindows:
         self._open: dict[str, _Session] = {}
         self.unkeyed_lines = 0  # lines with no session key (not counted in any window)
         self.evicted = 0  # sessions closed early because max_open was reached
+        self._touches = 0  # lines counted into sessions, so far
         self._latest = float("-inf")  # the latest line time seen (the stream's clock)
         # Sessions touched or closed since take_changes(); kept only once someone
         # takes them (the monitor does, per commit; a replay does not).
@@ -167,6 +169,8 @@ class SessionWindows:
                     self.evicted += 1
                 session = _Session(name, t, t, now)
             sessions[name] = session
+            self._touches += 1
+            session.touched = self._touches
             session.counts[match.template_id] = session.counts.get(match.template_id, 0) + 1
             session.lines += 1
             session.last = max(session.last, t)
@@ -273,6 +277,7 @@ class SessionWindows:
             "version": _STATE_VERSION, "key_pattern": self.key_pattern.pattern,
             "latest": self._latest if self._latest > float("-inf") else None,
             "unkeyed_lines": self.unkeyed_lines, "evicted": self.evicted,
+            "touches": self._touches,
         }  # fmt: skip
         return meta, changes
 
@@ -284,7 +289,7 @@ class SessionWindows:
             "name": x.name, "start": x.start, "last": x.last, "last_arrival": x.last_arrival,
             "counts": [[t, c] for t, c in x.counts.items()], "lines": x.lines,
             "errors": x.errors, "new_templates": list(x.new_templates),
-            "samples": samples_to_state(x.samples, x.notable),
+            "samples": samples_to_state(x.samples, x.notable), "touched": x.touched,
         }  # fmt: skip
 
     def restore(self, meta: dict[str, Any] | None, sessions: Iterable[dict[str, Any]]) -> None:
@@ -299,7 +304,12 @@ class SessionWindows:
             self._latest = float("-inf") if latest is None else float(latest)
             self.unkeyed_lines = int(meta["unkeyed_lines"])
             self.evicted = int(meta["evicted"])
-            rows = sorted(sessions, key=lambda r: float(r["last_arrival"]))  # activity order
+            self._touches = int(meta.get("touches", 0))
+            # Activity order (the eviction order): lines of one batch share their
+            # arrival time, so the touch count decides.
+            rows = sorted(
+                sessions, key=lambda r: (int(r.get("touched", 0)), float(r["last_arrival"]))
+            )
             for saved in rows:
                 session = _session_from(saved)
                 self._open[session.name] = session
@@ -358,4 +368,5 @@ def _session_from(saved: dict[str, Any]) -> _Session:
         int(saved["lines"]), int(saved["errors"]), [int(t) for t in saved["new_templates"]],
     )  # fmt: skip
     session.samples, session.notable = samples_from_state(saved["samples"])
+    session.touched = int(saved.get("touched", 0))
     return session
