@@ -141,21 +141,6 @@ def test_bad_settings_raise_config_errors(kwargs: dict[str, object], message: st
         SessionWindows(**kwargs)  # type: ignore[arg-type]
 
 
-def test_open_sessions_survive_a_restart_through_json() -> None:
-    sessions = SessionWindows(KEY, timeout=100, max_open=2)
-    records = [rec(0, "a blk_1", n=1), rec(1, "b blk_2", n=2, level="error")]
-    sessions.add(records, [match(1), match(2, "created")], now=1)
-    restored = SessionWindows.from_state(json.loads(json.dumps(sessions.to_state())))
-    assert restored.open_windows() == 2
-    # Same next steps: blk_1 is still the least recently active, evicted first.
-    later = [rec(50, "c blk_1", n=3), rec(60, "d blk_3", n=4)]
-    expected = sessions.add(later, [match(3), match(4)], now=60)
-    assert restored.add(later, [match(3), match(4)], now=60) == expected
-    assert restored.close_all() == sessions.close_all()
-    with pytest.raises(StateError, match="version"):
-        SessionWindows.from_state({**sessions.to_state(), "version": 0})
-
-
 def test_open_sessions_survive_a_restart_through_the_saved_changes() -> None:
     """What the pipeline saves per commit (take_changes) rebuilds the same table,
     in the same eviction order even when the rows come back in another order and

@@ -24,8 +24,9 @@ first to the last line of the session (``end`` is the last line's time, so a
 one-line session has ``start == end``). Same call shape as
 :class:`~logmonitor.features.windows.WindowCounter`, so the pipeline can use
 either: ``add``, ``due``, ``close_due``, ``close_all``, ``open_windows``.
-The open sessions save to plain JSON (``to_state``/``from_state``), so a restart
-goes on counting them instead of cutting every session in two.
+The sessions each batch touched or closed save to plain JSON (``take_changes``,
+one row each, with the commit of that batch; ``restore``), so a restart goes on
+counting them instead of cutting every session in two.
 """
 
 from __future__ import annotations
@@ -315,49 +316,6 @@ class SessionWindows:
                 self._open[session.name] = session
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"saved sessions are malformed ({exc!r})") from None
-
-    def to_state(self) -> dict[str, Any]:
-        """The open sessions and settings as plain JSON-able data."""
-        return {
-            "kind": "sessions",
-            "version": _STATE_VERSION,
-            "params": {
-                "key_pattern": self.key_pattern.pattern,
-                "timeout": self.timeout,
-                "max_seconds": self.max_seconds,
-                "max_lines": self.max_lines,
-                "max_open": self.max_open,
-                "max_samples": self.max_samples,
-            },
-            "latest": self._latest if self._latest > float("-inf") else None,
-            "unkeyed_lines": self.unkeyed_lines,
-            "evicted": self.evicted,
-            # Least recently active first: the order is the eviction order.
-            "open": [self._session_state(x) for x in self._open.values()],
-        }
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> SessionWindows:
-        """Rebuild the session table saved by :meth:`to_state`."""
-        if not isinstance(state, dict) or state.get("kind") != "sessions":
-            raise StateError("saved state is not a session table")
-        if state.get("version") != _STATE_VERSION:
-            raise StateError(
-                f"saved session table has version {state.get('version')!r}; this LogMonitor "
-                f"reads version {_STATE_VERSION}: delete the state file to start afresh"
-            )
-        try:
-            table = cls(**state["params"])
-            latest = state["latest"]
-            table._latest = float("-inf") if latest is None else float(latest)
-            table.unkeyed_lines = int(state["unkeyed_lines"])
-            table.evicted = int(state["evicted"])
-            for saved in state["open"]:
-                session = _session_from(saved)
-                table._open[session.name] = session
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"saved session table is malformed ({exc!r})") from None
-        return table
 
 
 def _session_from(saved: dict[str, Any]) -> _Session:
