@@ -180,8 +180,6 @@ class Pipeline:
             out["miner.ids"] = {"floor": miner.next_id + _ID_BLOCK}
         if due and miner.revision != self._saved_revision:
             out["miner"] = miner.to_snapshot()
-        if "miner" in out or "detectors" in out:
-            out["saved_at"] = now
         return out
 
     def _saved(self, state: dict[str, Any], now: float) -> None:
@@ -192,8 +190,8 @@ class Pipeline:
             self._saved_revision = self.miner.revision
         if "detectors" in state:
             self._saved_learning = self.windows_learned
-        if "saved_at" in state:
-            self._saved_at = now
+        if "miner" in state or "detectors" in state:
+            self._saved_at = now  # the interval runs from the last snapshot
 
     # ------------------------------------------------------------- per stream
 
