@@ -15,6 +15,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -342,7 +343,11 @@ class LogMonitor:
     def status(self) -> Status:
         """Sources, counts and the model's state, for status screens."""
         runner = self._runner
-        return self._ready().status(polling=runner is not None and runner.polling)
+        status = self._ready().status(polling=runner is not None and runner.polling)
+        deliverer = self.deliverer
+        if deliverer is not None and deliverer.dropped:
+            status = replace(status, notifications_dropped=deliverer.dropped)
+        return status
 
     def alert(self, alert_id: int) -> Alert | None:
         """One stored alert by id (None if there is none)."""

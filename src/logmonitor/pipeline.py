@@ -89,6 +89,10 @@ class Status:
     open_windows: int
     polling: bool
     last_score: float | None
+    # What was dropped: files left out by max_files at the last scan, and undelivered
+    # notifications pushed out of a full outbox (the monitor's deliverer).
+    skipped_files: int = 0
+    notifications_dropped: int = 0
 
 
 class Pipeline:
@@ -538,6 +542,7 @@ class Pipeline:
                 open_windows=self.windows.open_windows(),
                 polling=polling,
                 last_score=self.last_score,
+                skipped_files=self.tailer.skipped_files,
             )
             return self._last_status
         finally:

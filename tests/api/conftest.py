@@ -76,6 +76,7 @@ class MemoryBackend:
                 sources=tuple(replace(s) for s in self.sources), lines=47, templates=9,
                 windows_scored=30, windows_learned=28, model_ready=True,
                 alerts=len(self._alerts), open_windows=2, polling=False, last_score=0.42,
+                skipped_files=3, notifications_dropped=4,
             )  # fmt: skip
 
     def _view(self, alert: Alert) -> AlertView:

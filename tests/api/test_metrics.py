@@ -40,6 +40,9 @@ def test_metrics_parse_and_carry_the_monitors_numbers(client: httpx.Client) -> N
         == 2
     )
     assert value(families["logmonitor_templates"], "logmonitor_templates") == 9
+    assert value(families["logmonitor_files_skipped"], "logmonitor_files_skipped") == 3
+    dropped = families["logmonitor_notifications_dropped"]
+    assert value(dropped, "logmonitor_notifications_dropped_total") == 4
     assert value(families["logmonitor_windows_scored"], "logmonitor_windows_scored_total") == 30
     alerts = families["logmonitor_alerts"]
     assert value(alerts, "logmonitor_alerts_total", severity="critical") == 2

@@ -151,6 +151,9 @@ def test_the_api_over_a_real_monitor(
         assert any(s["text"].startswith(BURST) for s in alert["sample_lines"])
         acked = client.post(f"/api/alerts/{alert['id']}/ack", headers=WRITE).json()
         assert acked["status"] == "acked"
+        metrics = client.get("/metrics").text
+        assert "logmonitor_files_skipped 0.0" in metrics
+        assert "logmonitor_notifications_dropped_total 0.0" in metrics
         summary = client.get("/api/summary").json()["error_types"]
         assert {e["error_type"] for e in summary} >= {"TimeoutError", "OSError"}
 

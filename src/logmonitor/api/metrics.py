@@ -78,6 +78,15 @@ class MonitorCollector(Collector):
         yield GaugeMetricFamily(
             "logmonitor_templates", "Message templates the miner keeps.", value=status.templates
         )
+        yield GaugeMetricFamily(
+            "logmonitor_files_skipped", "Files left out at the last scan (past max_files).",
+            value=status.skipped_files,
+        )  # fmt: skip
+        yield CounterMetricFamily(
+            "logmonitor_notifications_dropped",
+            "Undelivered notifications pushed out of a full outbox.",
+            value=status.notifications_dropped,
+        )
         yield CounterMetricFamily(
             "logmonitor_windows_scored", "Windows scored by the model.", value=status.windows_scored
         )
