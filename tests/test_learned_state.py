@@ -185,6 +185,7 @@ class Recorder:
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
         self.queued: list[Any] = []
+        self.dropped = 0  # as a Deliverer counts what a full outbox pushed out
 
     def start(self) -> Recorder:
         return self
