@@ -23,11 +23,13 @@ from bench.bench_incidents import (
     SPIKE_EVENT,
     SPIKE_FACTOR,
     START,
+    TARGET_WINDOWS,
     Flag,
     Incident,
     Traffic,
     account,
     baseline_flags,
+    drift_oracle,
     flag_from_alert,
     incident_lines,
     load_pools,
@@ -278,9 +280,21 @@ def test_table_shows_every_incident_and_the_false_alert_rate() -> None:
         "monitor_options": {"window_seconds": 60.0}, "window_seconds": 60.0,
         "warmup_hours": 0.0, "simulated_hours": 1.0, "lines_written": 10, "replay_seconds": 1.0,
         "monitor_status": {"lines": 10, "templates": 2, "windows_scored": 5, "windows_learned": 5},
+        "drift_oracle": {"expected_per_window": 2.0, "false_per_hour": 1.0, "shift": 2.0,
+                         "median_windows": 4.0, "mean_windows": 4.2, "within_target": 0.12},
     }  # fmt: skip
     text = table(result)
+    assert "needs 4 windows (median; mean 4.2) and is within 2 windows in 12% of runs" in text
     burst_row = next(row for row in text.splitlines() if row.startswith("b "))
     assert burst_row.split()[2:5] == ["yes", "1", "75"]
     assert "false alerts / h of normal traffic" in text
     assert "novelty 1" in text
+
+
+def test_the_drift_oracle_bounds_what_counting_can_do() -> None:
+    quiet = drift_oracle(2.025, runs=4000)  # the benchmark's drift: about 2 lines a window
+    assert quiet["median_windows"] > TARGET_WINDOWS
+    assert quiet["within_target"] < 0.5
+    busy = drift_oracle(200.0, runs=4000)  # the same ramp on a busy template is plain
+    assert busy["median_windows"] <= TARGET_WINDOWS
+    assert busy["within_target"] > 0.9

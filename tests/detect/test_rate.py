@@ -83,7 +83,66 @@ def test_warm_up_and_state_round_trip() -> None:
         RateDetector.from_state({**detector.to_state(), "version": 0})
 
 
-@pytest.mark.parametrize("kwargs", [{"alpha": 0}, {"z_half": 0}, {"max_series": 0}])
+def ramp(n: int, start: int, base: float, end_factor: float, seed: int = 5) -> list[Window]:
+    """Template 2 ramping from ``base`` per window to ``end_factor`` times it."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        mean = base * (1 + (end_factor - 1) * (k + 1) / n)
+        a, b = int(rng.poisson(40)), int(rng.poisson(mean))
+        i = start + k
+        out.append(Window("app.log", i * 60.0, i * 60.0 + 60, ((1, a), (2, b)), a + b, 0))
+    return out
+
+
+def first_alert(detector: RateDetector, stream: list[Window]) -> int | None:
+    for k, window in enumerate(stream):
+        [score] = detector.score([window])
+        detector.learn([window])
+        if score >= 0.5:
+            return k
+    return None
+
+
+def test_a_slow_drift_is_caught_by_the_cusum_before_any_single_window_stands_out() -> None:
+    drift = ramp(30, 200, base=8, end_factor=4)
+    with_cusum, z_only = RateDetector(alpha=0.02), RateDetector(alpha=0.02, drift_half=None)
+    for detector in (with_cusum, z_only):
+        detector.learn(windows(200))
+    caught, by_z = first_alert(with_cusum, drift), first_alert(z_only, ramp(30, 200, 8, 4))
+    assert caught is not None
+    assert by_z is None or caught < by_z
+    [top, *_] = with_cusum.deviations(drift[caught])
+    assert (top.template_id, top.kind) == (2, "rising")
+
+
+def test_steady_noise_keeps_the_cusum_quiet_and_it_survives_a_restart() -> None:
+    detector = RateDetector(alpha=0.02)
+    detector.learn(windows(200))
+    normal = windows(300, start=200, seed=21)
+    assert first_alert(detector, normal) is None
+    rising = max(s.rising for s in detector.series_["app.log"].values())
+    assert rising < detector.drift_half  # type: ignore[operator]
+    detector.learn(ramp(12, 500, base=8, end_factor=3))
+    restored = RateDetector.from_state(json.loads(json.dumps(detector.to_state())))
+    assert restored.series_["app.log"][2].rising == detector.series_["app.log"][2].rising > 0
+    probe = ramp(3, 512, base=20, end_factor=1.2)
+    assert restored.score(probe) == detector.score(probe)
+
+
+def test_a_new_template_in_a_known_stream_starts_from_a_mean_of_zero() -> None:
+    detector = RateDetector(alpha=0.02)
+    detector.learn(windows(50))
+    detector.learn([at(50, ((1, 40), (2, 8), (9, 30)))])  # a burst of a new template
+    assert detector.series_["app.log"][9].mean == pytest.approx(0.6)
+    detector.learn(windows(100, start=51))
+    assert first_alert(detector, windows(50, start=151, seed=4)) is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"alpha": 0}, {"z_half": 0}, {"max_series": 0}, {"drift_k": -1}, {"drift_half": 0}],
+)
 def test_bad_settings_raise_config_errors(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         RateDetector(**kwargs)  # type: ignore[arg-type]

@@ -22,8 +22,10 @@ from ..records import Sample, Window
 
 __all__ = ["Deviation", "Explanation", "Kind", "explain"]
 
-Kind = Literal["new", "rare", "missing", "spike", "dip", "silent"]
-_KIND_ORDER: tuple[Kind, ...] = ("new", "spike", "rare", "silent", "missing", "dip")
+Kind = Literal["new", "rare", "missing", "spike", "dip", "silent", "rising", "falling"]
+_KIND_ORDER: tuple[Kind, ...] = (
+    "new", "spike", "rising", "rare", "silent", "missing", "dip", "falling",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
