@@ -280,11 +280,12 @@ def test_table_shows_every_incident_and_the_false_alert_rate() -> None:
         "monitor_options": {"window_seconds": 60.0}, "window_seconds": 60.0,
         "warmup_hours": 0.0, "simulated_hours": 1.0, "lines_written": 10, "replay_seconds": 1.0,
         "monitor_status": {"lines": 10, "templates": 2, "windows_scored": 5, "windows_learned": 5},
-        "drift_oracle": {"expected_per_window": 2.0, "false_per_hour": 1.0, "shift": 2.0,
-                         "median_windows": 4.0, "mean_windows": 4.2, "within_target": 0.12},
+        "drift_oracle": {"expected_per_window": 2.0, "false_per_hour": 1.0,
+                         "median_windows": 4.0, "mean_windows": 4.2, "within_target": 0.12,
+                         "fastest_test": "CUSUM 1.5x", "likeliest_test": "CUSUM 2x"},
     }  # fmt: skip
     text = table(result)
-    assert "needs 4 windows (median; mean 4.2) and is within 2 windows in 12% of runs" in text
+    assert "needs 4 windows (median; mean 4.2; CUSUM 1.5x) and is within 2 windows in 12%" in text
     burst_row = next(row for row in text.splitlines() if row.startswith("b "))
     assert burst_row.split()[2:5] == ["yes", "1", "75"]
     assert "false alerts / h of normal traffic" in text
@@ -298,3 +299,10 @@ def test_the_drift_oracle_bounds_what_counting_can_do() -> None:
     busy = drift_oracle(200.0, runs=4000)  # the same ramp on a busy template is plain
     assert busy["median_windows"] <= TARGET_WINDOWS
     assert busy["within_target"] > 0.9
+    # The one-window test spends the budget (one false alert an hour) exactly.
+    h = next(t["threshold"] for t in quiet["tests"] if t["test"] == "one window")
+    false_rate = sum(
+        math.exp(-2.025) * 2.025**x / math.factorial(x) * min(1.0, max(0.0, x + 1 - h))
+        for x in range(40)
+    )
+    assert false_rate * 60 == pytest.approx(1.0, rel=0.1)

@@ -130,13 +130,58 @@ def test_steady_noise_keeps_the_cusum_quiet_and_it_survives_a_restart() -> None:
     assert restored.score(probe) == detector.score(probe)
 
 
-def test_a_new_template_in_a_known_stream_starts_from_a_mean_of_zero() -> None:
+def with_template(stream: list[Window], template: int, rate: float, seed: int = 8) -> list[Window]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for w in stream:
+        n = int(rng.poisson(rate))
+        out.append(Window(w.source, w.start, w.end, (*w.counts, (template, n)), w.lines + n, 0))
+    return out
+
+
+@pytest.mark.parametrize("steady", [False, True])
+def test_a_new_template_alerts_neither_after_its_burst_nor_while_it_keeps_logging(
+    steady: bool,
+) -> None:
     detector = RateDetector(alpha=0.02)
-    detector.learn(windows(50))
-    detector.learn([at(50, ((1, 40), (2, 8), (9, 30)))])  # a burst of a new template
-    assert detector.series_["app.log"][9].mean == pytest.approx(0.6)
-    detector.learn(windows(100, start=51))
-    assert first_alert(detector, windows(50, start=151, seed=4)) is None
+    detector.learn(windows(300))
+    detector.learn([at(300, ((1, 40), (2, 8), (9, 30)))])  # a new template's first window
+    after = windows(150, start=301, seed=4)
+    blamed = set()
+    for window in with_template(after, 9, 10.0) if steady else after:
+        [score] = detector.score([window])
+        if score >= 0.5:
+            blamed.add(detector.deviations(window)[0].template_id)
+        detector.learn([window])
+    # Steady: the source's total rises for good by a fifth, which may alert once
+    # its CUSUM has added that up; the new template's own series never does.
+    assert blamed <= ({None} if steady else set())
+
+
+def test_a_paused_source_that_resumes_at_its_usual_rate_does_not_alert() -> None:
+    for gap in (5, 8, 12, 30):
+        detector = RateDetector(alpha=0.02)
+        detector.learn(windows(300))
+        assert first_alert(detector, windows(30, start=300 + gap, seed=gap)) is None, gap
+        assert all(s.falling == 0 for s in detector.series_["app.log"].values())
+
+
+def test_a_new_template_gets_a_series_when_the_bound_is_reached() -> None:
+    detector = RateDetector(max_series=4)
+    detector.learn([at(i, ((1, 40), (2, 5), (3, 1))) for i in range(20)])
+    detector.learn([at(i, ((1, 40), (2, 5), (3, 1), (9, 30))) for i in range(20, 50)])
+    assert set(detector.series_["app.log"]) == {-1, 1, 2, 9}
+
+
+def test_a_saved_series_row_of_the_wrong_length_is_a_state_error() -> None:
+    detector = RateDetector()
+    detector.learn(windows(20))
+    state = detector.to_state()
+    state["series"][0] = state["series"][0][:6]
+    with pytest.raises(StateError):
+        RateDetector.from_state(state)
+    state["series"][0] = state["series"][1][:5]  # saved before the drift statistics
+    assert RateDetector.from_state(state).series_
 
 
 @pytest.mark.parametrize(

@@ -275,7 +275,7 @@ def default_ensemble(
         # at 0.9, so its vote alone alerts from s(x, n) = 0.56, above the noise of
         # its scores on normal windows. Before: 14.7 false alerts/h; after: 0.5.
         # The rate detector's CUSUM (drift_k 1, drift_half 8) then caught the slow
-        # drift at 11-12 windows instead of 16-17 (or never, on seed 1) at 0.52-0.65
+        # drift at 11-12 windows instead of 16-17 (or never, on seed 1) at 0.52
         # false alerts/h over seeds 0-2 (0.39-0.52 without it).
         members = [
             Member(NoveltyDetector(half_probability=0.005, error_half_probability=0.01, **warm)),

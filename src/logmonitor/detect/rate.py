@@ -171,14 +171,19 @@ class RateDetector:
             else:
                 gap = int((window.start - source.last_end) // source.length)
                 for _ in range(min(max(gap, 0), self.max_gap)):
-                    self._update(stream, {})
+                    self._update(stream, {}, drift=False)
                 source.last_end = max(source.last_end, window.end)
                 source.length = length
                 source.silent_reported = False
             self._update(stream, window.count_map(), window.lines)
             self.learned_ += 1
 
-    def _update(self, stream: str, counts: dict[int, int], lines: int = 0) -> None:
+    def _update(
+        self, stream: str, counts: dict[int, int], lines: int = 0, drift: bool = True
+    ) -> None:
+        """Learn one window of ``stream``; ``drift=False`` for the empty windows of a
+        gap, which were never scored and must not build up a "falling" statistic
+        (the pause itself is :meth:`silent`'s to report)."""
         table = self.series_.get(stream)
         if table is None:
             table = self.series_[stream] = {}
@@ -186,17 +191,15 @@ class RateDetector:
         alpha = self.alpha
         for template, s in table.items():
             x = lines if template == _TOTAL else counts.get(template, 0)
-            if self.drift_half is not None and s.windows >= self.min_windows:
+            if drift and self.drift_half is not None and s.windows >= self.min_windows:
                 s.rising, s.falling = self._cusum(s, float(x))
             s.update(x, alpha)
-        # A template new to a stream that has a history logged nothing there so far:
-        # its series starts from a mean of 0, not from its first count (a burst of
-        # a new error would otherwise leave a mean that falls for a hundred windows).
-        total = table.get(_TOTAL)
-        born = total.windows - 1 if total is not None else 0  # windows before this one
+        # A new series starts from its first count; the running mean of a young
+        # series (see _Series.update) brings a one-window burst down as 1/n, and
+        # min_windows of its own history come before it is scored.
         for template, count in counts.items():
             if template not in table:
-                table[template] = _Series(windows=born)
+                table[template] = _Series()
                 table[template].update(count, alpha)
                 self._size += 1
         if _TOTAL not in table:
@@ -391,6 +394,8 @@ class RateDetector:
                 )
             for stream, template, mean, deviation, windows, *drift in state["series"]:
                 table = detector.series_.setdefault(str(stream), {})
+                if len(drift) not in (0, 2):  # 0: saved before drift statistics
+                    raise ValueError(f"a series row has {5 + len(drift)} fields, not 7")
                 rising, falling = (float(drift[0]), float(drift[1])) if drift else (0.0, 0.0)
                 table[int(template)] = _Series(
                     float(mean), float(deviation), int(windows), rising, falling
