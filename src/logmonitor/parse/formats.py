@@ -638,16 +638,16 @@ class LineParser:
 
     def _parse_new(self, line: LogLine, key: bytes, now: float) -> Record:
         """A full parse; the line's shape is kept when its fields are slices of it."""
-        record, shape = self._parse_full(line, now)
+        record, shape = self._parse_full(line, now, True)
         if shape is not None and len(line.text) <= _MAX_SHAPE_LENGTH:
             self._keep(key, shape)
         return record
 
     def parse(self, line: LogLine, now: float) -> Record:
         """Parse one line (no shape cache)."""
-        return self._parse_full(line, now)[0]
+        return self._parse_full(line, now, False)[0]
 
-    def _parse_full(self, line: LogLine, now: float) -> tuple[Record, Shape | None]:
+    def _parse_full(self, line: LogLine, now: float, shape: bool) -> tuple[Record, Shape | None]:
         """The record, and its shape when the line may be cached: it matched the
         layout its source was on (or none), and its fields are slices of its text."""
         text = line.text
@@ -656,21 +656,26 @@ class LineParser:
             record = self._parse_json(line)
             if record is not None:
                 return record, None
-            record, _ = self._parse_layouts(line, text, now)
+            record, _ = self._parse_layouts(line, text, now, False)
             return record, None
         if text.startswith("<"):
             # Never cached: RFC 5424 tells "<34>1 " (its version) from "<34>2 ".
-            return self._parse_layouts(line, text, now)[0], None
-        return self._parse_layouts(line, text, now)
+            return self._parse_layouts(line, text, now, False)[0], None
+        return self._parse_layouts(line, text, now, shape)
 
-    def _parse_layouts(self, line: LogLine, text: str, now: float) -> tuple[Record, Shape | None]:
+    def _parse_layouts(
+        self, line: LogLine, text: str, now: float, shape: bool
+    ) -> tuple[Record, Shape | None]:
+        """The record; with ``shape``, also its cache entry when it may have one."""
         first = self._last.get(line.source, 0)
         m = self._plans[first].regex.match(text)
         if m is not None:  # the usual case: the layout of the source's last line
             made = self._record(line, first, m, now)
             if made is not None:
                 record, spans = made
-                return record, None if spans is None else _shape(first, first, text, record, spans)
+                if spans is None or not shape:
+                    return record, None
+                return record, _shape(first, first, text, record, spans)
         for index in self._candidates(text[:1]):
             if index == first or (m := self._plans[index].regex.match(text)) is None:
                 continue
@@ -682,6 +687,8 @@ class LineParser:
             self._last[line.source] = index
             return made[0], None
         record = self._finish(line, text, None, None, None, "raw")
+        if not shape:
+            return record, None
         return record, _shape(first, -1, text, record, (0, _NO_SPAN, (), False))
 
     def _candidates(self, char: str) -> tuple[int, ...]:
