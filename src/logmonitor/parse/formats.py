@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
 from ..clock import Clock
-from ..records import Level, LogLine, Record, slot_constructor
+from ..records import LEVELS, Level, LogLine, Record, slot_constructor
 from .timestamps import (
     parse_clf,
     parse_clock,
@@ -487,11 +488,15 @@ _record: Callable[..., Record] = slot_constructor(Record)
 # digit is the one digit a layout looks at; its lines all start with "<").
 _FOLD = bytes.maketrans(b"123456789", b"000000000")
 _MAX_SHAPE_LENGTH = 4096
-# (first layout tried, layout index or -1 for raw, layout name, message start, level,
-# component start, end, exception start, end, stamp group spans a:b and c:d, where the
-# fraction of an ISO stamp starts and 10 ** its digits), -1 for "none". All atoms: the
-# cycle collector stops tracking such tuples.
-Shape = tuple[int, int, str, int, "Level | None", int, int, int, int, int, int, int, int, int, int]
+# (first layout tried, layout index or -1 for raw, message start, level (index in
+# LEVELS), component start, end, exception start, end, stamp group spans a:b and c:d,
+# where the fraction of an ISO stamp starts and 10 ** its digits), -1 for "none".
+# Kept packed (_PACKED): a dict of bytes to bytes holds no object the cycle collector
+# tracks, so it is never tracked itself, and the collector never walks its entries
+# (tens of thousands of them, at every full collection).
+Shape = tuple[int, ...]
+_PACKED = struct.Struct("<14q")
+_LEVEL_OF: tuple[Level | None, ...] = (*LEVELS, None)
 # What _record knows of a cacheable line besides the Record: message start, component
 # span, the spans of the stamp groups.
 _Spans = tuple[int, tuple[int, int], tuple[tuple[int, int], ...], bool]
@@ -538,9 +543,10 @@ class LineParser:
         # First character -> the layouts a line starting with it can match (bounded:
         # only ASCII characters are kept, the rest are rare and computed each time).
         self._by_first: dict[str, tuple[int, ...]] = {}
-        # Folded line -> Shape; young and old generation.
-        self._shapes: dict[bytes, Shape] = {}
-        self._shapes_old: dict[bytes, Shape] = {}
+        # Folded line -> packed Shape; young and old generation.
+        self._shapes: dict[bytes, bytes] = {}
+        self._shapes_old: dict[bytes, bytes] = {}
+        self._names = (*(layout.name for layout in self.layouts), "raw")
         known = {id(layout) for layout in LAYOUTS}
         self._use_shapes = cache_size > 0 and all(id(layout) in known for layout in self.layouts)
 
@@ -557,6 +563,9 @@ class LineParser:
         seconds = self._seconds
         fold = _FOLD
         make = _record
+        unpack = _PACKED.unpack
+        names = self._names
+        level_of = _LEVEL_OF
         for line in lines:
             text = line.text
             try:
@@ -564,14 +573,14 @@ class LineParser:
             except UnicodeEncodeError:  # a lone surrogate
                 append(self.parse(line, now))
                 continue
-            entry = get(key)
+            packed = get(key)
+            entry = None if packed is None else unpack(packed)
             if entry is None or entry[0] != last(line.source, 0):
-                found = self._old_shape(line, key)
-                if found is None:
+                entry = self._old_shape(line, key)
+                if entry is None:
                     append(self._parse_new(line, key, now))
                     continue
-                entry = found
-            _, index, name, start, level, c0, c1, e0, e1, a, b, c, d, f, scale = entry
+            _, index, start, level, c0, c1, e0, e1, a, b, c, d, f, scale = entry
             if f >= 0:
                 # An ISO stamp with a fraction: parse_iso adds the fraction to the
                 # whole second, done here with the second cached per layout.
@@ -601,10 +610,10 @@ class LineParser:
                     line,
                     text[start:] if start else text,
                     stamp,
-                    level,
+                    level_of[level],
                     None if c0 < 0 else text[c0:c1],
                     None if e0 < 0 else text[e0:e1],
-                    name,
+                    names[index],
                 )
             )
         return out
@@ -612,10 +621,13 @@ class LineParser:
     def _old_shape(self, line: LogLine, key: bytes) -> Shape | None:
         """The old generation's entry for ``key``, moved to the young one, if it was
         made with the layout the source is now on."""
-        entry = self._shapes_old.get(key)
-        if entry is None or entry[0] != self._last.get(line.source, 0):
+        packed = self._shapes_old.get(key)
+        if packed is None:
             return None
-        self._keep(key, entry)
+        entry: Shape = _PACKED.unpack(packed)
+        if entry[0] != self._last.get(line.source, 0):
+            return None
+        self._keep(key, packed)
         return entry
 
     def _stamp_of_shape(self, index: int, text: str, key: object, now: float) -> object:
@@ -626,7 +638,7 @@ class LineParser:
         self._stamps[index] = (key, stamp)
         return stamp
 
-    def _keep(self, key: bytes, entry: Shape) -> None:
+    def _keep(self, key: bytes, entry: bytes) -> None:
         young = self._shapes
         if len(young) >= self.cache_size:
             # In place: parse_batch holds young.get for the whole batch.
@@ -640,7 +652,7 @@ class LineParser:
         """A full parse; the line's shape is kept when its fields are slices of it."""
         record, shape = self._parse_full(line, now, True)
         if shape is not None and len(line.text) <= _MAX_SHAPE_LENGTH:
-            self._keep(key, shape)
+            self._keep(key, _PACKED.pack(*shape))
         return record
 
     def parse(self, line: LogLine, now: float) -> Record:
@@ -847,4 +859,5 @@ def _shape(first: int, index: int, text: str, record: Record, spans: _Spans) -> 
     # parse_iso's own fast path: a naive second and a fraction, added to it.
     if iso and 21 <= len(stamp) <= 29 and stamp[19] in ".," and stamp[20:].isdecimal():
         f, scale = a + 20, 10 ** (b - a - 20)
-    return (first, index, record.format, start, record.level, c0, c1, e0, e1, a, b, c, d, f, scale)
+    level = -1 if record.level is None else LEVELS.index(record.level)
+    return (first, index, start, level, c0, c1, e0, e1, a, b, c, d, f, scale)
