@@ -195,7 +195,7 @@ def test_cache_on_equals_cache_off_on_other_layouts() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet="0123456789 :-.,[]()<>=|AEIOUWRaefilnorst{}\"'", max_size=60)))
+@given(st.lists(st.text(alphabet="0123456789 :-.,[]()<>=|AEIOUWRaefilnorst{}\"'\n\t", max_size=60)))
 def test_cache_on_equals_cache_off_on_any_text(texts: list[str]) -> None:
     # Texts that share a shape (digits folded) with others of the batch.
     rng = random.Random(len(texts))
@@ -208,3 +208,39 @@ def test_custom_layouts_are_not_cached() -> None:
     parser = LineParser(FakeClock(NOW), layouts=(layout,))
     parser.parse_batch(_lines(["2 a", "1 a"], "s"))
     assert not parser._shapes
+
+
+HEADERS = [
+    "2024-01-01 00:00:00,123 ",
+    "2024-01-01 00:00:00.5 ",
+    "2024-01-01T00:00:00.123456Z ",
+    "2024-01-01 00:00:00,123 - INFO  [main:Foo@12] - ",
+    "2024-01-01 00:00:00,123 ERROR [main] org.a.B: ",
+    "Jan  1 00:00:00 host app[12]: ",
+    "081109 203615 148 INFO dfs.DataNode: ",
+    "17/06/09 20:10:40 INFO executor.Executor: ",
+    "03-17 16:13:38.811  1702  2395 D WindowManager: ",
+    "20171223-22:15:29:606|Step_LSC|30002312|",
+    "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11"
+    " RAS KERNEL INFO ",
+    "nova.log.1 2017-05-16 00:00:00.008 25746 INFO nova.a.b [req-1a2b 3c4d - - -] ",
+    "[Sun Dec 04 04:47:44 2005] [error] ",
+    "[10.30 16:49:06] chrome.exe - ",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(HEADERS),
+            st.text(alphabet="0123456789 :-.[]()=ERORWANINFailedxceptionError\n", max_size=40),
+        ),
+        max_size=12,
+    )
+)
+def test_cache_on_equals_cache_off_on_layout_lines(lines: list[tuple[str, str]]) -> None:
+    rng = random.Random(len(lines))
+    texts = [head + tail for head, tail in lines]
+    doubled = [t for text in texts for t in (text, _redraw(text, rng), _redraw(text, rng))]
+    _compare([("s", doubled), ("s", doubled)])
