@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from ..clock import Clock
-from ..records import Level, LogLine, Record, slot_constructor
+from ..records import LEVELS, Level, LogLine, Record, slot_constructor
 from .timestamps import (
     parse_clf,
     parse_clock,
@@ -66,7 +67,10 @@ _LEVEL_AT_START = re.compile(rf"^[\[(<]?(?P<level>{_WORD_LEVELS})[\])>:]?(?:\s|$
 # A thread or request context in brackets (one level of nesting, as in
 # ``[QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774]``), a dash, then a
 # dotted logger name with a colon (``org.apache.hadoop.mapred.Task:``).
-_CONTEXT = re.compile(r"^\[(?:[^\[\]]|\[[^\[\]]*\])*\]\s*(?:-\s+)?")
+# Written unrolled (runs of plain characters, then a nested bracket and another run):
+# the same matches as "\[(?:[^\[\]]|\[[^\[\]]*\])*\]" at a quarter of the cost, and
+# still linear when there is no closing bracket.
+_CONTEXT = re.compile(r"^\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]\s*(?:-\s+)?")
 # After a level padded to a column, a component padded to the next one.
 _ALIGNED = re.compile(r"([A-Za-z][\w.$-]*) {2,}(?=\S)")
 _LOGGER = re.compile(r"^(?:[A-Za-z_$][\w$]*\.)+[A-Za-z_$][\w$]*(?:@\d+)?:\s+")
@@ -208,6 +212,17 @@ def _logfmt_fields(m: re.Match[str], now: float) -> Fields | None:
     return message, stamp, normalize_level(word), component
 
 
+def _hdfs_stamp(date: str, clock: str, now: float) -> float | None:
+    """HDFS's ``081109 203615``: the clock is six digits (the layout's ``\\d{6}``)."""
+    return parse_numeric(date, f"{clock[0:2]}:{clock[2:4]}:{clock[4:6]}", "yymmdd", now)
+
+
+def _stamp_iso(m: re.Match[str], now: float) -> float | None:
+    """The stamp of the ``ts`` group as ISO-8601 (the shape cache knows this one: see
+    ``LineParser.parse_batch``)."""
+    return parse_iso(_g(m, "ts"))
+
+
 _ISO_TS = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
 
 _ISO_DATE_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
@@ -224,7 +239,7 @@ LAYOUTS: tuple[Layout, ...] = (
             r"^<(?P<pri>\d{1,3})>1 (?P<ts>\S+) \S+ (?P<comp>\S+) \S+ \S+ (?:-|(?:\[.*?\])+) ?"
             r"(?P<msg>.*)$"
         ),
-        lambda m, now: parse_iso(_g(m, "ts")),
+        _stamp_iso,
         first="<",
     ),
     Layout(
@@ -247,7 +262,7 @@ LAYOUTS: tuple[Layout, ...] = (
             r"(?P<ts>\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}\.\d+) \S+ (?P<comp>\S+ \S+) "
             r"(?P<level>[A-Z]+) (?P<msg>.*)$"
         ),
-        lambda m, now: parse_iso(_g(m, "ts")),
+        _stamp_iso,
     ),
     Layout(
         "loghub-thunderbird",
@@ -266,7 +281,7 @@ LAYOUTS: tuple[Layout, ...] = (
             r"^\S+\.log\S* (?P<ts>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+) \d+ (?P<level>[A-Z]+)"
             r" (?P<comp>\S+) (?P<msg>.*)$"
         ),
-        lambda m, now: parse_iso(_g(m, "ts")),
+        _stamp_iso,
         decorated=True,
     ),
     Layout(
@@ -276,7 +291,7 @@ LAYOUTS: tuple[Layout, ...] = (
             rf"^(?P<ts>{_ISO_DATE_TIME}) \[[^\]]*\] (?P<level>{_LEVEL_WORD})\s+(?P<comp>\S+)"
             r" - (?P<msg>.*)$"
         ),
-        lambda m, now: parse_iso(_g(m, "ts")),
+        _stamp_iso,
         first=_DIGITS,
     ),
     Layout(
@@ -287,7 +302,7 @@ LAYOUTS: tuple[Layout, ...] = (
             rf"^(?P<ts>{_ISO_TS})\s+(?P<level>{_LEVEL_WORD}) \d+ --- (?:\[[^\]]*\] )?"
             r"\[[^\]]*\] (?P<comp>\S+)\s+: (?P<msg>.*)$"
         ),
-        lambda m, now: parse_iso(_g(m, "ts")),
+        _stamp_iso,
         first=_DIGITS,
     ),
     Layout(
@@ -296,7 +311,7 @@ LAYOUTS: tuple[Layout, ...] = (
         re.compile(
             rf"^(?P<ts>{_ISO_DATE_TIME}) - (?P<comp>\S+) - (?P<level>[A-Z]+) - (?P<msg>.*)$"
         ),
-        lambda m, now: parse_iso(_g(m, "ts")),
+        _stamp_iso,
         first=_DIGITS,
     ),
     Layout(
@@ -309,7 +324,7 @@ LAYOUTS: tuple[Layout, ...] = (
             rf"(?:Z|[+-]\d{{2}}:?\d{{2}})) (?!{_LEVEL_WORD}\b)[^\s\[]+ "
             r"(?P<comp>[^\s:\[]+)(?:\[\d+\])?: ?(?P<msg>.*)$"
         ),
-        lambda m, now: parse_iso(_g(m, "ts")),
+        _stamp_iso,
         level_in_message="peek",
         first=_DIGITS,
     ),
@@ -317,13 +332,13 @@ LAYOUTS: tuple[Layout, ...] = (
         "monolog",
         # PHP's Monolog/Laravel: "[2024-01-01 12:00:00] production.ERROR: message".
         re.compile(rf"^\[(?P<ts>{_ISO_TS})\] (?P<comp>[\w.-]+)\.(?P<level>[A-Z]+): (?P<msg>.*)$"),
-        lambda m, now: parse_iso(_g(m, "ts")),
+        _stamp_iso,
         first="[",
     ),
     Layout(
         "iso",
         re.compile(rf"^\[?(?P<ts>{_ISO_TS})\]?[\s,|-]*(?P<msg>.*)$"),
-        lambda m, now: parse_iso(_g(m, "ts")),
+        _stamp_iso,
         level_in_message="strip",
         decorated=True,
         first="[" + _DIGITS,
@@ -348,9 +363,7 @@ LAYOUTS: tuple[Layout, ...] = (
         re.compile(
             r"^(?P<date>\d{6}) (?P<clock>\d{6}) \d+ (?P<level>[A-Z]+) (?P<comp>[^:]+): (?P<msg>.*)$"
         ),
-        lambda m, now: parse_numeric(
-            _g(m, "date"), ":".join(re.findall("..", _g(m, "clock"))), "yymmdd", now
-        ),
+        lambda m, now: _hdfs_stamp(_g(m, "date"), _g(m, "clock"), now),
         first=_DIGITS,
     ),
     Layout(
@@ -442,7 +455,7 @@ LAYOUTS: tuple[Layout, ...] = (
 class _Plan:
     """What the parser needs to know of a layout's regex, looked up once."""
 
-    __slots__ = ("comp", "layout", "level", "pri", "regex", "stamp_groups")
+    __slots__ = ("comp", "iso", "layout", "level", "pri", "regex", "stamp_groups")
 
     def __init__(self, layout: Layout) -> None:
         names = layout.regex.groupindex
@@ -451,6 +464,7 @@ class _Plan:
         self.pri = "pri" in names
         self.level = "level" in names
         self.comp = "comp" in names
+        self.iso = layout.stamp is _stamp_iso
         # The groups the timestamp is read from; empty when it also depends on the
         # clock's date (a time of day alone), which a cache by text would get wrong.
         self.stamp_groups: tuple[str, ...] = (
@@ -461,11 +475,44 @@ class _Plan:
 _record: Callable[..., Record] = slot_constructor(Record)
 
 
+# The line-shape cache of LineParser.parse_batch: a line's text with its ASCII digits
+# folded to "0" (bytes.translate keeps every offset) is the key. Every regex the
+# built-in layouts and the level/exception finders run treats all ten digits alike
+# (tests/parse/test_shape_cache.py checks each pattern), so two lines with one key
+# split at the same offsets: one full parse of a shape gives, for every later line of
+# it, where the message and the component start and end, the level, and where the
+# exception name is. What does depend on the digits is read again from each line: the
+# timestamp (through the per-layout stamp cache, as a full parse does), and lines
+# whose fields are not slices of the text (a syslog priority, access-log status,
+# logfmt, JSON) are never cached, nor lines starting with "<" (RFC 5424's version
+# digit is the one digit a layout looks at; its lines all start with "<").
+_FOLD = bytes.maketrans(b"123456789", b"000000000")
+_MAX_SHAPE_LENGTH = 4096
+# (first layout tried, layout index or -1 for raw, message start, level (index in
+# LEVELS), component start, end, exception start, end, stamp group spans a:b and c:d,
+# where the fraction of an ISO stamp starts and 10 ** its digits), -1 for "none".
+# Kept packed (_PACKED): a dict of bytes to bytes holds no object the cycle collector
+# tracks, so it is never tracked itself, and the collector never walks its entries
+# (tens of thousands of them, at every full collection).
+Shape = tuple[int, ...]
+_PACKED = struct.Struct("<14q")
+_LEVEL_OF: tuple[Level | None, ...] = (*LEVELS, None)
+# What _record knows of a cacheable line besides the Record: message start, component
+# span, the spans of the stamp groups.
+_Spans = tuple[int, tuple[int, int], tuple[tuple[int, int], ...], bool]
+_NO_SPAN = (-1, -1)
+_MISS = object()  # _stamp_of_shape: the layout did not match after all
+
+
 class LineParser:
     """Parse batches of :class:`LogLine` into :class:`Record`.
 
     Keeps, per source, the index of the layout that matched last (a bounded map:
     past ``max_sources`` it is cleared and relearned, which only costs a few retries).
+    :meth:`parse_batch` also keeps a bounded cache of line shapes (the text with its
+    digits folded, see ``_FOLD``): two generations of at most ``cache_size``
+    entries, as the miner's. It is only used with the built-in layouts, whose regexes
+    are known not to tell digits apart; a record is the same with or without it.
 
     >>> from logmonitor.clock import FakeClock
     >>> from logmonitor.records import LogLine
@@ -476,46 +523,185 @@ class LineParser:
     ('error', 'ValueError')
     """
 
-    def __init__(self, clock: Clock, layouts: Sequence[Layout] = LAYOUTS, max_sources: int = 4096):
+    def __init__(
+        self,
+        clock: Clock,
+        layouts: Sequence[Layout] = LAYOUTS,
+        max_sources: int = 4096,
+        cache_size: int = 8192,
+    ):
         self.clock = clock
         self.layouts = tuple(layouts)
         self.max_sources = max_sources
+        self.cache_size = cache_size
         self._last: dict[str, int] = {}
         self._plans = tuple(_Plan(layout) for layout in self.layouts)
         # The last timestamp text of each layout and what it parsed to.
         self._stamps: list[tuple[object, float | None]] = [(None, None)] * len(self.layouts)
+        # The shape cache's: the last whole second of each ISO layout, parsed.
+        self._seconds: list[tuple[object, float | None]] = [(None, None)] * len(self.layouts)
         # First character -> the layouts a line starting with it can match (bounded:
         # only ASCII characters are kept, the rest are rare and computed each time).
         self._by_first: dict[str, tuple[int, ...]] = {}
+        # Folded line -> packed Shape; young and old generation.
+        self._shapes: dict[bytes, bytes] = {}
+        self._shapes_old: dict[bytes, bytes] = {}
+        self._names = (*(layout.name for layout in self.layouts), "raw")
+        known = {id(layout) for layout in LAYOUTS}
+        self._use_shapes = cache_size > 0 and all(id(layout) in known for layout in self.layouts)
 
     def parse_batch(self, lines: Sequence[LogLine]) -> list[Record]:
         now = self.clock.now()
-        parse = self.parse
-        return [parse(line, now) for line in lines]
+        if not self._use_shapes:
+            parse = self.parse
+            return [parse(line, now) for line in lines]
+        out: list[Record] = []
+        append = out.append
+        get = self._shapes.get
+        last = self._last.get
+        stamps = self._stamps
+        seconds = self._seconds
+        fold = _FOLD
+        make = _record
+        unpack = _PACKED.unpack
+        names = self._names
+        level_of = _LEVEL_OF
+        for line in lines:
+            text = line.text
+            try:
+                key = text.encode().translate(fold)
+            except UnicodeEncodeError:  # a lone surrogate
+                append(self.parse(line, now))
+                continue
+            packed = get(key)
+            entry = None if packed is None else unpack(packed)
+            if entry is None or entry[0] != last(line.source, 0):
+                entry = self._old_shape(line, key)
+                if entry is None:
+                    append(self._parse_new(line, key, now))
+                    continue
+            _, index, start, level, c0, c1, e0, e1, a, b, c, d, f, scale = entry
+            if f >= 0:
+                # An ISO stamp with a fraction: parse_iso adds the fraction to the
+                # whole second, done here with the second cached per layout.
+                second = text[a : f - 1]
+                cached = seconds[index]
+                if cached[0] == second:
+                    base = cached[1]
+                else:
+                    base = parse_iso(second)
+                    seconds[index] = (second, base)
+                stamp = None if base is None else base + int(text[f:b]) / scale
+            elif a < 0:
+                stamp = None
+            else:
+                stamp_key = text[a:b] if c < 0 else (text[a:b], text[c:d])
+                cached = stamps[index]
+                if cached[0] == stamp_key:
+                    stamp = cached[1]
+                else:
+                    fresh = self._stamp_of_shape(index, text, stamp_key, now)
+                    if fresh is _MISS:  # cannot happen with digit-blind layouts
+                        append(self.parse(line, now))
+                        continue
+                    stamp = cast("float | None", fresh)
+            append(
+                make(
+                    line,
+                    text[start:] if start else text,
+                    stamp,
+                    level_of[level],
+                    None if c0 < 0 else text[c0:c1],
+                    None if e0 < 0 else text[e0:e1],
+                    names[index],
+                )
+            )
+        return out
+
+    def _old_shape(self, line: LogLine, key: bytes) -> Shape | None:
+        """The old generation's entry for ``key``, moved to the young one, if it was
+        made with the layout the source is now on."""
+        packed = self._shapes_old.get(key)
+        if packed is None:
+            return None
+        entry: Shape = _PACKED.unpack(packed)
+        if entry[0] != self._last.get(line.source, 0):
+            return None
+        self._keep(key, packed)
+        return entry
+
+    def _stamp_of_shape(self, index: int, text: str, key: object, now: float) -> object:
+        m = self._plans[index].regex.match(text)
+        if m is None:
+            return _MISS
+        stamp = self.layouts[index].stamp(m, now)
+        self._stamps[index] = (key, stamp)
+        return stamp
+
+    def _keep(self, key: bytes, entry: bytes) -> None:
+        young = self._shapes
+        if len(young) >= self.cache_size:
+            # In place: parse_batch holds young.get for the whole batch.
+            old = self._shapes_old
+            old.clear()
+            old.update(young)
+            young.clear()
+        young[key] = entry
+
+    def _parse_new(self, line: LogLine, key: bytes, now: float) -> Record:
+        """A full parse; the line's shape is kept when its fields are slices of it."""
+        record, shape = self._parse_full(line, now, True)
+        if shape is not None and len(line.text) <= _MAX_SHAPE_LENGTH:
+            self._keep(key, _PACKED.pack(*shape))
+        return record
 
     def parse(self, line: LogLine, now: float) -> Record:
+        """Parse one line (no shape cache)."""
+        return self._parse_full(line, now, False)[0]
+
+    def _parse_full(self, line: LogLine, now: float, shape: bool) -> tuple[Record, Shape | None]:
+        """The record, and its shape when the line may be cached: it matched the
+        layout its source was on (or none), and its fields are slices of its text."""
         text = line.text
         if text.startswith("{"):
+            # Never cached: whether JSON parses can depend on digits ("01").
             record = self._parse_json(line)
             if record is not None:
-                return record
+                return record, None
+            record, _ = self._parse_layouts(line, text, now, False)
+            return record, None
+        if text.startswith("<"):
+            # Never cached: RFC 5424 tells "<34>1 " (its version) from "<34>2 ".
+            return self._parse_layouts(line, text, now, False)[0], None
+        return self._parse_layouts(line, text, now, shape)
+
+    def _parse_layouts(
+        self, line: LogLine, text: str, now: float, shape: bool
+    ) -> tuple[Record, Shape | None]:
+        """The record; with ``shape``, also its cache entry when it may have one."""
         first = self._last.get(line.source, 0)
         m = self._plans[first].regex.match(text)
         if m is not None:  # the usual case: the layout of the source's last line
-            record = self._record(line, first, m, now)
-            if record is not None:
-                return record
+            made = self._record(line, first, m, now)
+            if made is not None:
+                record, spans = made
+                if spans is None or not shape:
+                    return record, None
+                return record, _shape(first, first, text, record, spans)
         for index in self._candidates(text[:1]):
             if index == first or (m := self._plans[index].regex.match(text)) is None:
                 continue
-            record = self._record(line, index, m, now)
-            if record is None:
+            made = self._record(line, index, m, now)
+            if made is None:
                 continue
             if len(self._last) >= self.max_sources:
                 self._last.clear()
             self._last[line.source] = index
-            return record
-        return self._finish(line, text, None, None, None, "raw")
+            return made[0], None
+        record = self._finish(line, text, None, None, None, "raw")
+        if not shape:
+            return record, None
+        return record, _shape(first, -1, text, record, (0, _NO_SPAN, (), False))
 
     def _candidates(self, char: str) -> tuple[int, ...]:
         found = self._by_first.get(char)
@@ -529,15 +715,21 @@ class LineParser:
                 self._by_first[char] = found
         return found
 
-    def _record(self, line: LogLine, index: int, m: re.Match[str], now: float) -> Record | None:
+    def _record(
+        self, line: LogLine, index: int, m: re.Match[str], now: float
+    ) -> tuple[Record, _Spans | None] | None:
+        """The record of a line ``m`` matched, and where its fields are in the text
+        when they are all slices of it; None when the layout's builder declines."""
         plan = self._plans[index]
         layout = plan.layout
         if layout.build is not None:
             built = layout.build(m, now)
             if built is None:
                 return None
-            return self._finish(line, *built, layout.name)
+            return self._finish(line, *built, layout.name), None
         message = m.group("msg") or ""
+        start = m.start("msg")  # where message starts in the text
+        cacheable = start >= 0 and bool(plan.stamp_groups)
         level: Level | None = None
         # The level word was padded to a column (three spaces or more: log4j's "%-5p"
         # leaves at most two, and "INFO  Starting  server" has no component).
@@ -545,24 +737,32 @@ class LineParser:
         if plan.pri and (pri := m.group("pri")):
             # The syslog priority is facility * 8 + severity: the sender's own level.
             level = _SYSLOG_SEVERITY[int(pri) % 8]
+            cacheable = False  # the level depends on the digits
         elif plan.level:
             level = normalize_level(m.group("level") or "")
         elif layout.level_in_message == "strip":
             found = _LEVEL_NEAR_START.match(message)
             if found is not None and (level := normalize_level(found.group("level"))) is not None:
                 padded = message.startswith("   ", found.end("level"))
-                message = message[found.end() :].lstrip(" -:|")
+                rest = message[found.end() :]
+                message = rest.lstrip(" -:|")
+                start += found.end() + len(rest) - len(message)
         elif layout.level_in_message == "peek":
             found = _LEVEL_AT_START.match(message)
             if found is not None:
                 level = normalize_level(found.group("level"))
         component = m.group("comp") if plan.comp else None
+        comp_span = _NO_SPAN if component is None else m.span("comp")
         if layout.decorated and level is not None:
             if padded and component is None and (aligned := _ALIGNED.match(message)) is not None:
                 # "Info                  CBS    Loaded ...": a column-aligned
                 # component after a padded level (Windows CBS.log).
                 component, message = aligned.group(1), message[aligned.end() :]
-            message = _strip_decorations(message)
+                comp_span = (start + aligned.start(1), start + aligned.end(1))
+                start += aligned.end()
+            stripped = _strip_decorations(message)
+            start += len(message) - len(stripped)
+            message = stripped
         # Consecutive lines mostly share their second: remember the last timestamp
         # text of each layout and what it parsed to.
         if plan.stamp_groups:
@@ -575,7 +775,10 @@ class LineParser:
                 self._stamps[index] = (key, stamp)
         else:  # a stamp that depends on more than its text (the clock's date)
             stamp = layout.stamp(m, now)
-        return self._finish(line, message, stamp, level, component, layout.name)
+        record = self._finish(line, message, stamp, level, component, layout.name)
+        if not cacheable:
+            return record, None
+        return record, (start, comp_span, tuple(m.span(g) for g in plan.stamp_groups), plan.iso)
 
     def _parse_json(self, line: LogLine) -> Record | None:
         try:
@@ -630,3 +833,31 @@ class LineParser:
                 elif "warn" in folded and _INFER_WARNING.search(message):
                     level = "warning"
         return _record(line, message, stamp, level, component, error_type_of(message), layout)
+
+
+def _shape(first: int, index: int, text: str, record: Record, spans: _Spans) -> Shape | None:
+    """The cache entry of a line parsed with layout ``index`` (-1: none) while its
+    source was on layout ``first``; None when a field is not where ``spans`` say."""
+    start, (c0, c1), stamp_spans, iso = spans
+    message = record.message
+    if text[start:] != message:
+        return None
+    if (c0 >= 0 or record.component is not None) and text[c0:c1] != record.component:
+        return None
+    e0 = e1 = -1
+    if record.error_type is not None:
+        found = _EXCEPTION.search(message)
+        if found is None or found.group(1) != record.error_type:
+            return None
+        e0, e1 = start + found.start(1), start + found.end(1)
+    if len(stamp_spans) > 2 or any(x < 0 for span in stamp_spans for x in span):
+        return None
+    a, b = stamp_spans[0] if stamp_spans else _NO_SPAN
+    c, d = stamp_spans[1] if len(stamp_spans) > 1 else _NO_SPAN
+    f = scale = -1
+    stamp = text[a:b]
+    # parse_iso's own fast path: a naive second and a fraction, added to it.
+    if iso and 21 <= len(stamp) <= 29 and stamp[19] in ".," and stamp[20:].isdecimal():
+        f, scale = a + 20, 10 ** (b - a - 20)
+    level = -1 if record.level is None else LEVELS.index(record.level)
+    return (first, index, start, level, c0, c1, e0, e1, a, b, c, d, f, scale)

@@ -89,7 +89,7 @@ class Miner(Protocol):
 
 
 # The fast-cache entry of a key seen once: its dead template fails the version check.
-_SEEN: tuple[Any, ...] = (SimpleNamespace(version=-1), 0, None, 0, None, None, None)
+_SEEN: tuple[Any, ...] = (SimpleNamespace(version=-1), 0, None, 0, None, None, None, -1)
 
 
 _match: Callable[[int, str, Change, tuple[str, ...]], Match] = slot_constructor(Match)
@@ -142,13 +142,20 @@ class TemplateMiner(Families):
         self.cache_size = cache_size
         self._batch = 0
         # Digit-folded message -> (template, version, params getter, number of params,
-        # digit check getter, expected digits, the Match when there are no params).
+        # digit check getter, expected digits, the Match when there are no params,
+        # the shape cache's epoch when made).
         self._fast: dict[bytes, tuple[Any, ...]] = {}
         self._fast_old: dict[bytes, tuple[Any, ...]] = {}
         # Masked message -> (template, version, param places, digit places, plain?,
         # volatile?): see _mine.
         self._shapes: dict[str | tuple[str, ...], tuple[Any, ...]] = {}
         self._shapes_old: dict[str | tuple[str, ...], tuple[Any, ...]] = {}
+        # Bumped when the shape cache drops its old generation. A fast entry holds
+        # while the epoch it was made in lasts: its shape is then still in the shape
+        # cache, so the fast path answers exactly what the shape path would (a shape
+        # that fell out of the cache is assigned again, and may then get another
+        # template; the fast entries of that shape must not outlive it).
+        self._epoch = 0
 
     # -- the public interface ------------------------------------------------------------
 
@@ -161,6 +168,7 @@ class TemplateMiner(Families):
         self._batch += 1
         batch = self._batch
         get = self._fast.get
+        epoch = self._epoch
         fold = DIGIT_FOLD
         match = _match
         out: list[Match] = []
@@ -173,8 +181,12 @@ class TemplateMiner(Families):
                 key = message.encode("utf-8", "surrogatepass").translate(fold)
             entry = get(key)
             if entry is not None:
-                template, version, getter, arity, check, expected, fixed = entry
-                if template.version == version and (check is None or check(message) == expected):
+                template, version, getter, arity, check, expected, fixed, made_in = entry
+                if (
+                    template.version == version
+                    and made_in == epoch
+                    and (check is None or check(message) == expected)
+                ):
                     template.last = batch
                     if fixed is not None:
                         append(fixed)
@@ -184,6 +196,7 @@ class TemplateMiner(Families):
                         append(match(template.id, template.text, "unchanged", getter(message)))
                     continue
             append(self._mine(message, key, entry, batch))
+            epoch = self._epoch
         if self._dirty:
             self._settle(records, out)
         return out
@@ -218,7 +231,7 @@ class TemplateMiner(Families):
         neither: they rarely repeat, and would only push useful entries out."""
         if entry is None:
             entry = self._fast_old.get(key)
-            if entry is not None and entry[0].version == entry[1]:
+            if entry is not None and entry[0].version == entry[1] and entry[7] == self._epoch:
                 check, expected = entry[4], entry[5]
                 if check is None or check(message) == expected:
                     self._remember(key, entry)
@@ -242,12 +255,14 @@ class TemplateMiner(Families):
             if cacheable:
                 if len(self._shapes) >= self.cache_size:
                     _rotate(self._shapes, self._shapes_old)
+                    self._epoch += 1
                 self._shapes[shape_key] = shape
         template, _, places, checks, plain, volatile = shape
         template.last = batch
         if cacheable and not volatile:
-            if entry is _SEEN or (entry is not None and entry[0].version != entry[1]):
-                # Seen before, or its template changed since: make the fast entry.
+            if entry is not None and (entry[0].version != entry[1] or entry[7] != self._epoch):
+                # Seen before (_SEEN), or its template or the epoch changed since: make
+                # the fast entry.
                 starts = [0, *accumulate(map(len, parts))]
                 slices = [_slice(starts[a] + i, starts[b] + j) for a, i, b, j in places]
                 tests = [_slice(starts[a] + i, starts[b] + j) for a, i, b, j in checks]
@@ -260,6 +275,7 @@ class TemplateMiner(Families):
                     check,
                     None if check is None else check(message),
                     None if slices else _match(template.id, template.text, "unchanged", ()),
+                    self._epoch,
                 )
                 self._remember(key, entry)
                 params = tuple(message[s] for s in slices)
@@ -279,7 +295,7 @@ class TemplateMiner(Families):
 
     @staticmethod
     def _from_entry(entry: tuple[Any, ...], message: str, batch: int) -> Match:
-        template, _, getter, arity, _, _, fixed = entry
+        template, _, getter, arity, _, _, fixed, _ = entry
         template.last = batch
         if fixed is not None:
             return fixed  # type: ignore[no-any-return]

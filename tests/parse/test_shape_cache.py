@@ -1,0 +1,246 @@
+"""LineParser's line-shape cache: a record is the same with it as without it.
+
+The cache keys a line on its text with the ASCII digits folded to ``0`` and reuses
+the offsets of one full parse for every later line of that key. That is only right
+if no regex the parser runs tells one digit from another: checked here pattern by
+pattern, then end to end on the Loghub-2k systems with their digits redrawn.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logmonitor import FakeClock
+from logmonitor.parse import formats
+from logmonitor.parse.formats import LAYOUTS, Layout, LineParser
+from logmonitor.records import LogLine
+
+from .test_formats import LOGHUB_SYSTEMS, NOW, read_loghub
+
+try:  # Python 3.11+
+    from re import _constants as sre_constants  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    import sre_constants  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
+
+DIGITS = [ord(c) for c in "0123456789"]
+
+# Every regex parse_batch's cached fields depend on.
+PATTERNS = [layout.regex for layout in LAYOUTS] + [
+    formats._LEVEL_NEAR_START,
+    formats._LEVEL_AT_START,
+    formats._CONTEXT,
+    formats._ALIGNED,
+    formats._LOGGER,
+    formats._INFER_ERROR,
+    formats._INFER_WARNING,
+    formats._EXCEPTION,
+]
+
+
+def _in_set(items: list[tuple[Any, Any]], code: int) -> bool:
+    c = sre_constants
+    negate, found = False, False
+    for op, arg in items:
+        if op is c.NEGATE:
+            negate = True
+        elif op is c.LITERAL:
+            found |= arg == code
+        elif op is c.RANGE:
+            found |= arg[0] <= code <= arg[1]
+        elif op is c.CATEGORY:
+            digit = chr(code).isdigit()
+            found |= {
+                c.CATEGORY_DIGIT: digit,
+                c.CATEGORY_NOT_DIGIT: not digit,
+                c.CATEGORY_WORD: True,
+                c.CATEGORY_NOT_WORD: False,
+                c.CATEGORY_SPACE: False,
+                c.CATEGORY_NOT_SPACE: True,
+            }[arg]
+        else:
+            raise AssertionError(f"unexpected set item {op}")
+    return found != negate
+
+
+def _digit_blind(tree: Any) -> Iterator[str]:
+    """The places of a parsed pattern that tell digits apart."""
+    c = sre_constants
+    for op, arg in tree:
+        if op in (c.LITERAL, c.NOT_LITERAL) and arg in DIGITS:
+            yield f"literal digit {chr(arg)!r}"
+        elif op is c.IN:
+            if len({_in_set(arg, d) for d in DIGITS}) != 1:
+                yield f"set {arg}"
+        elif op is c.GROUPREF or op is c.GROUPREF_EXISTS:
+            yield "backreference"
+        elif op is c.SUBPATTERN:
+            yield from _digit_blind(arg[-1])
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            yield from _digit_blind(arg[2])
+        elif op in (c.ASSERT, c.ASSERT_NOT):
+            yield from _digit_blind(arg[1])
+        elif op is c.ATOMIC_GROUP:
+            yield from _digit_blind(arg)
+        elif op is c.BRANCH:
+            for branch in arg[1]:
+                yield from _digit_blind(branch)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.pattern[:40])
+def test_the_parser_regexes_do_not_tell_digits_apart(pattern: re.Pattern[str]) -> None:
+    found = list(_digit_blind(sre_parse.parse(pattern.pattern, pattern.flags)))
+    if pattern.pattern.startswith("^<"):
+        # RFC 5424's version "1": lines starting with "<" are never cached.
+        found = [f for f in found if f != "literal digit '1'"]
+    assert found == []
+
+
+def test_first_characters_hold_all_digits_or_none() -> None:
+    for layout in LAYOUTS:
+        held = {d in layout.first for d in "0123456789"}
+        assert len(held) == 1, layout.name
+
+
+def _redraw(text: str, rng: random.Random) -> str:
+    return "".join(str(rng.randrange(10)) if "0" <= ch <= "9" else ch for ch in text)
+
+
+def _lines(texts: list[str], source: str) -> list[LogLine]:
+    return [LogLine(source, source, t, 0, len(t) + 1, n, 0.0) for n, t in enumerate(texts, 1)]
+
+
+def _compare(texts_by_source: list[tuple[str, list[str]]], cache_size: int = 64) -> int:
+    """Parse the same lines with the cache (in batches) and without it (one by one,
+    fresh parser state alike); return how many lines the cache answered."""
+    cached = LineParser(FakeClock(NOW), cache_size=cache_size)
+    plain = LineParser(FakeClock(NOW), cache_size=0)
+    full = cached._parse_new
+    misses = 0
+
+    def counted(line: LogLine, key: bytes, now: float) -> Any:
+        nonlocal misses
+        misses += 1
+        return full(line, key, now)
+
+    cached._parse_new = counted  # type: ignore[method-assign]
+    total = 0
+    for source, texts in texts_by_source:
+        lines = _lines(texts, source)
+        got = cached.parse_batch(lines)
+        want = [plain.parse(line, NOW) for line in lines]
+        assert got == want
+        total += len(lines)
+    return total - misses
+
+
+def test_cache_on_equals_cache_off_on_loghub(shared_data: Path) -> None:
+    rng = random.Random(7)
+    runs: list[tuple[str, list[str]]] = []
+    for system in LOGHUB_SYSTEMS:
+        texts = read_loghub(shared_data, system)
+        # The lines as they are, then again with every digit redrawn: the second
+        # pass is answered from the cache with other digits in every field.
+        runs.append((system, texts))
+        runs.append((system, [_redraw(t, rng) for t in texts]))
+    # One source cycling through the systems (its layout changes between runs), and
+    # a small cache that turns over.
+    mixed = [("mixed", texts[i : i + 150]) for _, texts in runs for i in (0, 900)]
+    hits = _compare(runs, cache_size=4096)
+    assert hits > 20_000, hits
+    hits = _compare(mixed, cache_size=64)
+    assert hits > 1_000, hits
+
+
+def test_cache_on_equals_cache_off_on_other_layouts() -> None:
+    texts = [
+        "<34>Oct 11 22:14:15 host su: 'su root' failed for lonvick on /dev/pts/8",
+        "<13>Oct 11 22:14:15 host su: 'su root' failed for lonvick on /dev/pts/8",
+        '10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326',
+        '10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 500 2326',
+        'ts=2024-01-01T00:00:00Z level=info msg="took 12 ms"',
+        'ts=2024-01-01T00:00:01Z level=info msg="took 13 ms"',
+        '{"level": "error", "msg": "x 1"}',
+        '{"level": "error", "msg": "x 01"}',
+        '{"level": "error", "msg": "x 11"}',
+        "2024-01-01 00:00:00,123 ERROR [main] org.a.B: java.io.IOException: 1 broke",
+        "2024-01-01 00:00:01,999 ERROR [main] org.a.B: java.io.IOException: 2 broke",
+        "2024-01-01 00:00:01.5 INFO 1 --- [main] o.a.B : started 1",
+        "2024-01-01T00:00:02+02:00 INFO x: y 1",
+        "2024-01-01T00:00:03+02:00 INFO x: y 2",
+        "12:00:00.123 [main] INFO  a.B - hello 1",
+        "12:00:01.123 [main] INFO  a.B - hello 2",
+        "INFO:root:x 1",
+        "INFO:root:x 2",
+        "2024-13-01 00:00:00,123 WARN bad date 1",
+        "2024-12-01 00:00:00,123 WARN bad date 1",
+        "plain text 1 failed",
+        "plain text 2 failed",
+        "١٢ unicode digits 1",
+        "١٢ unicode digits 2",
+        "lone \udcff surrogate 1",
+        "<34>1 2024-01-01T00:00:00Z host app - - - version one",
+        "<34>2 2024-01-01T00:00:00Z host app - - - version one",
+    ]
+    _compare([("s", texts), ("s", texts), ("t", texts[::-1])])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789 :-.,[]()<>=|AEIOUWRaefilnorst{}\"'\n\t", max_size=60)))
+def test_cache_on_equals_cache_off_on_any_text(texts: list[str]) -> None:
+    # Texts that share a shape (digits folded) with others of the batch.
+    rng = random.Random(len(texts))
+    doubled = [t for text in texts for t in (text, _redraw(text, rng))]
+    _compare([("s", doubled), ("s", doubled)])
+
+
+def test_custom_layouts_are_not_cached() -> None:
+    layout = Layout("two", re.compile(r"^2 (?P<msg>.*)$"), lambda m, now: None)
+    parser = LineParser(FakeClock(NOW), layouts=(layout,))
+    parser.parse_batch(_lines(["2 a", "1 a"], "s"))
+    assert not parser._shapes
+
+
+HEADERS = [
+    "2024-01-01 00:00:00,123 ",
+    "2024-01-01 00:00:00.5 ",
+    "2024-01-01T00:00:00.123456Z ",
+    "2024-01-01 00:00:00,123 - INFO  [main:Foo@12] - ",
+    "2024-01-01 00:00:00,123 ERROR [main] org.a.B: ",
+    "Jan  1 00:00:00 host app[12]: ",
+    "081109 203615 148 INFO dfs.DataNode: ",
+    "17/06/09 20:10:40 INFO executor.Executor: ",
+    "03-17 16:13:38.811  1702  2395 D WindowManager: ",
+    "20171223-22:15:29:606|Step_LSC|30002312|",
+    "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11"
+    " RAS KERNEL INFO ",
+    "nova.log.1 2017-05-16 00:00:00.008 25746 INFO nova.a.b [req-1a2b 3c4d - - -] ",
+    "[Sun Dec 04 04:47:44 2005] [error] ",
+    "[10.30 16:49:06] chrome.exe - ",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(HEADERS),
+            st.text(alphabet="0123456789 :-.[]()=ERORWANINFailedxceptionError\n", max_size=40),
+        ),
+        max_size=12,
+    )
+)
+def test_cache_on_equals_cache_off_on_layout_lines(lines: list[tuple[str, str]]) -> None:
+    rng = random.Random(len(lines))
+    texts = [head + tail for head, tail in lines]
+    doubled = [t for text in texts for t in (text, _redraw(text, rng), _redraw(text, rng))]
+    _compare([("s", doubled), ("s", doubled)])
