@@ -10,12 +10,36 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .clock import Clock, FakeClock, SystemClock
 from .config import Settings, load_settings
 from .errors import ConfigError, LogMonitorError, MonitorStateError, SourceError, StateError
-from .monitor import LogMonitor
 from .records import Alert, LogLine, Match, Record, Sample, Score, Window
-from .sinks.base import MemorySink, Sink
+
+if TYPE_CHECKING:
+    from .monitor import LogMonitor
+    from .sinks.base import MemorySink, Sink
+
+# Imported on first use (PEP 562): the monitor brings scikit-learn and SciPy, which
+# `logmonitor patterns` and a program using only the parser or the miner never need
+# (100,000 objects the garbage collector would walk on every full collection).
+_LAZY = {"LogMonitor": ".monitor", "MemorySink": ".sinks.base", "Sink": ".sinks.base"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "Alert",
