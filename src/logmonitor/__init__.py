@@ -10,15 +10,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 from .clock import Clock, FakeClock, SystemClock
 from .config import Settings, load_settings
 from .errors import ConfigError, LogMonitorError, MonitorStateError, SourceError, StateError
 from .records import Alert, LogLine, Match, Record, Sample, Score, Window
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .monitor import LogMonitor
     from .sinks.base import MemorySink, Sink
 
@@ -28,11 +28,11 @@ if TYPE_CHECKING:
 _LAZY = {"LogMonitor": ".monitor", "MemorySink": ".sinks.base", "Sink": ".sinks.base"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(_importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
 

@@ -166,6 +166,19 @@ def test_a_paused_source_that_resumes_at_its_usual_rate_does_not_alert() -> None
         assert all(s.falling == 0 for s in detector.series_["app.log"].values())
 
 
+def test_a_source_that_logs_in_bursts_between_pauses_adds_up_no_rise() -> None:
+    detector = RateDetector(alpha=0.02)
+    rng = np.random.default_rng(2)
+    bursts = [at(i, ((1, int(rng.poisson(30))),)) for i in range(0, 3000, 7)]  # 6 quiet
+    detector.learn(bursts[:100])
+    kinds = set()
+    for window in bursts[100:]:
+        kinds |= {d.kind for d in detector.deviations(window) if d.strength >= 0.5}
+        detector.learn([window])
+    assert not kinds & {"rising", "falling"}  # (a rare big burst may still be a spike)
+    assert all(s.rising <= 2.0 for s in detector.series_["app.log"].values())  # one step
+
+
 def test_a_new_template_gets_a_series_when_the_bound_is_reached() -> None:
     detector = RateDetector(max_series=4)
     detector.learn([at(i, ((1, 40), (2, 5), (3, 1))) for i in range(20)])

@@ -182,8 +182,11 @@ class RateDetector:
         self, stream: str, counts: dict[int, int], lines: int = 0, drift: bool = True
     ) -> None:
         """Learn one window of ``stream``; ``drift=False`` for the empty windows of a
-        gap, which were never scored and must not build up a "falling" statistic
-        (the pause itself is :meth:`silent`'s to report)."""
+        gap, which were never scored: they reset the drift statistics instead. A
+        pause is :meth:`silent`'s to report, and it breaks the run of windows a
+        drift adds up (else a pause builds a "falling" that fires on the normal
+        windows after it, and a source that logs in bursts between pauses adds
+        up a "rise" that nothing takes down)."""
         table = self.series_.get(stream)
         if table is None:
             table = self.series_[stream] = {}
@@ -191,8 +194,13 @@ class RateDetector:
         alpha = self.alpha
         for template, s in table.items():
             x = lines if template == _TOTAL else counts.get(template, 0)
-            if drift and self.drift_half is not None and s.windows >= self.min_windows:
-                s.rising, s.falling = self._cusum(s, float(x))
+            if not drift:
+                s.rising = s.falling = 0.0
+            elif self.drift_half is not None and s.windows >= self.min_windows:
+                if x == 0 and s.rising == 0.0 and s.mean < self.min_mean:
+                    s.falling = 0.0  # what _cusum gives, without its cost
+                else:
+                    s.rising, s.falling = self._cusum(s, s.z(float(x)))
             s.update(x, alpha)
         # A new series starts from its first count; the running mean of a young
         # series (see _Series.update) brings a one-window burst down as 1/n, and
@@ -225,15 +233,16 @@ class RateDetector:
             del table[smallest]
             self._size -= 1
 
-    def _cusum(self, s: _Series, x: float) -> tuple[float, float]:
-        """The series' rise and fall statistics after a window counting ``x``
+    def _cusum(self, s: _Series, z: float) -> tuple[float, float]:
+        """The series' rise and fall statistics after a window whose count deviates
+        by ``z``
         (Page's CUSUM on the same z as a spike: ``max(0, c + z - k)``, the fall
         only for series whose mean reaches ``min_mean``, as dips). Each is capped
         at twice ``drift_half``, so evidence of an old drift fades within a few
         windows once the count is back to normal."""
         # One window adds at most _STEP: a single spike is the z score's to report,
         # and must not leave a CUSUM that makes the next quiet window a "rise".
-        z = min(_STEP, max(-_STEP, s.z(x)))
+        z = min(_STEP, max(-_STEP, z))
         cap = 2.0 * (self.drift_half or 0.0)
         rising = min(cap, max(0.0, s.rising + z - self.drift_k))
         falling = 0.0
@@ -251,14 +260,17 @@ class RateDetector:
         counts = window.count_map()
         out = []
         drift_on = self.drift_half is not None
+        min_mean = self.min_mean
         for template, s in self.series_.get(stream, {}).items():
             if s.windows < self.min_windows:
                 continue
             x = float(window.lines if template == _TOTAL else counts.get(template, 0))
+            if x == 0.0 and s.rising == 0.0 and s.mean < min_mean:
+                continue  # nothing to report: no line, too rare for a dip, no rise
             z = s.z(x)
             drift = 0.0
             if drift_on:
-                rising, falling = self._cusum(s, x)
+                rising, falling = self._cusum(s, z)
                 drift = rising if rising >= falling else -falling
             if z < 0 and s.mean < self.min_mean and drift == 0.0:
                 continue
