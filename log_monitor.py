@@ -26,4 +26,4 @@ if __name__ == "__main__":
     # `python log_monitor.py /var/log/app --json` works as `logmonitor watch ...`.
     if not args or args[0] not in (*cli.commands, "-h", "--help", "--version"):
         args = ["watch", *args]
-    sys.exit(main(args))
+    sys.exit(main(args, own_process=True))

@@ -244,3 +244,25 @@ def test_cache_on_equals_cache_off_on_layout_lines(lines: list[tuple[str, str]])
     texts = [head + tail for head, tail in lines]
     doubled = [t for text in texts for t in (text, _redraw(text, rng), _redraw(text, rng))]
     _compare([("s", doubled), ("s", doubled)])
+
+
+def test_a_time_zone_change_reaches_cached_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset is POSIX-only")
+    texts = [f"2024-01-01 00:00:00.{n}00 INFO a: started {n}" for n in range(1, 5)]
+    parser = LineParser(FakeClock(NOW))
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        before = parser.parse_batch(_lines(texts[:3], "s"))
+        monkeypatch.setenv("TZ", "America/New_York")
+        time.tzset()
+        [after] = parser.parse_batch(_lines(texts[3:], "s"))
+        [fresh] = LineParser(FakeClock(NOW), cache_size=0).parse_batch(_lines(texts[3:], "s"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert before[0].timestamp == pytest.approx(1704067200.1)
+    assert after.timestamp == fresh.timestamp == pytest.approx(1704067200.4 + 5 * 3600)

@@ -11,15 +11,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from . import alerts, evaluate, patterns, watch  # noqa: F401  (they register commands)
+from . import alerts, base, evaluate, patterns, watch  # noqa: F401  (they register commands)
 from .base import cli, parse_duration
 from .watch import render_status, sparkline
 
 __all__ = ["cli", "main", "parse_duration", "render_status", "sparkline"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``logmonitor`` script and ``python -m logmonitor``."""
+def main(argv: Sequence[str] | None = None, own_process: bool | None = None) -> int:
+    """Entry point of the ``logmonitor`` script and ``python -m logmonitor``.
+
+    ``own_process``: whether this process exists only to run the command, so it may
+    tune the process (``watch`` then freezes its start-up objects for the garbage
+    collector). Default: true when ``argv`` is None (the command line is this
+    process's own); a program calling ``main([...])`` keeps its collector as is.
+    """
+    base.set_own_process(argv is None if own_process is None else own_process)
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="logmonitor",
                  standalone_mode=True)  # fmt: skip

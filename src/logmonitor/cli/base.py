@@ -21,7 +21,9 @@ __all__ = [
     "config_option",
     "fail",
     "open_store",
+    "own_process",
     "parse_duration",
+    "set_own_process",
     "state_option",
     "user",
     "when",
@@ -116,3 +118,16 @@ def when(t: float | None) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
     except (OverflowError, OSError, ValueError):
         return f"{t:.0f}"
+
+
+_process = {"own": False}
+
+
+def set_own_process(own: bool) -> None:
+    """Record whether this process runs only the command (see ``cli.main``)."""
+    _process["own"] = own
+
+
+def own_process() -> bool:
+    """Whether a command may tune the whole process (the garbage collector)."""
+    return _process["own"]

@@ -26,7 +26,7 @@ from ..config import Settings, default_state_path, load_settings
 from ..errors import LogMonitorError, MonitorStateError
 from ..sinks.console import ConsoleSink
 from ..sinks.jsonl import JsonlSink
-from .base import cli, fail
+from .base import cli, fail, own_process
 
 if TYPE_CHECKING:
     from ..api import Server
@@ -307,9 +307,12 @@ def _run_watch(
         fail(exc)
     # The objects alive now (scikit-learn, SciPy, the restored state: about 100,000)
     # live as long as the process; frozen, the collector's full collections stop
-    # walking them, which were 40% of parse + mine time (bench/bench_miner_speed.py).
-    # This process is ours to tune; the library never touches the collector.
-    gc.freeze()
+    # walking them (they were 40% of parse + mine time in bench/bench_miner_speed.py
+    # while the miner's import loaded scikit-learn). Only when the process is the
+    # command's own: frozen objects are never collected, so a program that runs the
+    # command in-process keeps its collector as is. The library never touches it.
+    if own_process():
+        gc.freeze()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     server: Server | None = None
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
@@ -539,7 +540,11 @@ class LineParser:
         # The last timestamp text of each layout and what it parsed to.
         self._stamps: list[tuple[object, float | None]] = [(None, None)] * len(self.layouts)
         # The shape cache's: the last whole second of each ISO layout, parsed.
-        self._seconds: list[tuple[object, float | None]] = [(None, None)] * len(self.layouts)
+        # Keyed by the second's text and the local zone's offset, as parse_iso's own
+        # cache is: a process may change TZ (time.tzset) while it runs.
+        self._seconds: list[tuple[object, int | None, float | None]] = [(None, None, None)] * len(
+            self.layouts
+        )
         # First character -> the layouts a line starting with it can match (bounded:
         # only ASCII characters are kept, the rest are rare and computed each time).
         self._by_first: dict[str, tuple[int, ...]] = {}
@@ -561,6 +566,7 @@ class LineParser:
         last = self._last.get
         stamps = self._stamps
         seconds = self._seconds
+        zone = _time.timezone
         fold = _FOLD
         make = _record
         unpack = _PACKED.unpack
@@ -585,12 +591,12 @@ class LineParser:
                 # An ISO stamp with a fraction: parse_iso adds the fraction to the
                 # whole second, done here with the second cached per layout.
                 second = text[a : f - 1]
-                cached = seconds[index]
-                if cached[0] == second:
-                    base = cached[1]
+                known = seconds[index]
+                if known[0] == second and known[1] == zone:
+                    base = known[2]
                 else:
                     base = parse_iso(second)
-                    seconds[index] = (second, base)
+                    seconds[index] = (second, zone, base)
                 stamp = None if base is None else base + int(text[f:b]) / scale
             elif a < 0:
                 stamp = None
