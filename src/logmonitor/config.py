@@ -78,6 +78,9 @@ class Settings:
     # checked and built by logmonitor.sinks.factory when the monitor starts
     sinks: tuple[Mapping[str, Any], ...] = ()
     delivery: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # parsing: [[formats]] tables, header layouts tried before the built-in ones
+    # (logmonitor.parse.custom): name, regex with a (?P<msg>...) group, time_format
+    formats: tuple[Mapping[str, Any], ...] = ()
     # outputs
     max_alerts: int = 1000
     summary_interval: float = 10.0
@@ -145,6 +148,10 @@ class Settings:
                 re.compile(self.session_id)
             except re.error as exc:
                 raise fail("session_id", f"is not a valid regular expression ({exc})") from None
+        if self.formats:
+            from .parse.custom import check_formats
+
+            check_formats(self.formats, where("formats"))
         if self.warmup_windows < 2:
             raise fail("warmup_windows", "must be at least 2 (the forest needs two windows)")
         if self.history_size < self.warmup_windows:
@@ -180,22 +187,23 @@ _FIELDS = {f.name: f for f in fields(Settings)}
 _DEFAULTS = Settings()
 
 
-_TABLES = ("sinks", "delivery")  # kept as tables, checked by the sink factory
+_TABLES = ("sinks", "delivery", "formats")  # kept as tables, checked where they are used
 
 
 def _coerce_table(key: str, value: Any, origin: str) -> Any:
-    """``sinks`` (an array of tables) and ``delivery`` (a table); JSON in the
-    environment."""
+    """``sinks`` and ``formats`` (arrays of tables) and ``delivery`` (a table); JSON in
+    the environment."""
     if isinstance(value, str) and origin.startswith("$"):
         try:
             value = json.loads(value)
         except ValueError:
             raise ConfigError(f"{key} in {origin} must be JSON; fix {origin}") from None
-    if key == "sinks":
+    if key in ("sinks", "formats"):
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, dict) for v in value):
+            each = "a type" if key == "sinks" else "a name and a regex"
             raise ConfigError(
-                f"sinks must be an array of tables ([[sinks]] with a type each), not "
-                f"{type(value).__name__}; fix 'sinks' in {origin}"
+                f"{key} must be an array of tables ([[{key}]] with {each} each), not "
+                f"{type(value).__name__}; fix '{key}' in {origin}"
             )
         return tuple(dict(v) for v in value)
     if not isinstance(value, dict):

@@ -40,7 +40,7 @@ from .errors import SourceError, StateError
 from .features.sessions import SessionWindows
 from .features.windows import WindowCounter, resolve_ids
 from .learned import load_ensemble, load_miner, load_windows, window_kind
-from .parse.formats import LineParser
+from .parse.custom import parser_for
 from .parse.multiline import MultilineJoiner
 from .patterns.stats import TemplateStat, TemplateStats
 from .records import Alert, Record, Score, Window
@@ -108,7 +108,7 @@ class Pipeline:
         self.tailer = Tailer(
             settings.tail_settings(), clock, store.checkpoints(), known_roots=self._saved_roots
         )
-        self.parser = LineParser(clock)
+        self.parser = parser_for(settings.formats, clock)
         # One pending record per file at most, so it never evicts (max_files bounds it).
         self.joiner = MultilineJoiner(max_sources=settings.max_files + 1)
         self._released = 0  # joiner.released_lines already committed

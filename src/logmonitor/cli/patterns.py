@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import click
 from rich.console import Console
@@ -14,7 +15,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..errors import SourceError
+from ..config import load_settings
+from ..errors import LogMonitorError, SourceError
 from ..patterns.inventory import Inventory
 from ..patterns.miner import TemplateMiner
 from .base import cli, fail
@@ -45,9 +47,24 @@ __all__ = ["patterns"]
     show_default=True,
     help="Templates kept; past it the least recently seen is evicted.",
 )
-def patterns(files: Sequence[str], fmt: str, per_line: bool, max_templates: int) -> None:
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A logmonitor.toml whose [[formats]] (header layouts of your own) to use.",
+)
+def patterns(
+    files: Sequence[str], fmt: str, per_line: bool, max_templates: int, config_file: str | None
+) -> None:
     """List the templates of FILES with counts and an example: what is in these logs."""
-    inventory = Inventory(TemplateMiner(max_templates=max_templates))
+    formats: tuple[Any, ...] = ()
+    if config_file is not None:
+        try:
+            formats = tuple(load_settings(config_file).formats)
+        except LogMonitorError as exc:
+            fail(exc)
+    inventory = Inventory(TemplateMiner(max_templates=max_templates), formats=formats)
     err = Console(stderr=True)
     total = 0
     for path in files:

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..clock import Clock, SystemClock
+from ..parse.custom import parser_for
 from ..parse.formats import LineParser
 from ..parse.multiline import MultilineJoiner
 from ..records import Record
@@ -62,10 +64,15 @@ class Inventory:
     (bounded by its ``max_templates``).
     """
 
-    def __init__(self, miner: Miner, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        miner: Miner,
+        clock: Clock | None = None,
+        formats: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         self.miner = miner
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self.parser = LineParser(self.clock)
+        self.parser: LineParser = parser_for(formats, self.clock)  # [[formats]] first
         self._counts: dict[int, int] = {}
         self._examples: dict[int, tuple[str, str, int]] = {}
         self._files: dict[str, tuple[array[int], array[int]]] = {}  # line numbers, ids
