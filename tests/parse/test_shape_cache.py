@@ -266,3 +266,14 @@ def test_a_time_zone_change_reaches_cached_shapes(monkeypatch: pytest.MonkeyPatc
         time.tzset()
     assert before[0].timestamp == pytest.approx(1704067200.1)
     assert after.timestamp == fresh.timestamp == pytest.approx(1704067200.4 + 5 * 3600)
+
+
+def test_long_lines_are_parsed_in_full_and_never_kept() -> None:
+    parser = LineParser(FakeClock(NOW))
+    long_text = "2024-01-01 00:00:00,123 INFO a.B: " + "payload 7 " * 200  # ~2 KiB
+    short_text = "2024-01-01 00:00:00,123 INFO a.B: payload 7"
+    lines = _lines([long_text, long_text, short_text], "s")
+    records = parser.parse_batch(lines)
+    assert len(parser._shapes) + len(parser._shapes_old) == 1  # the short line's shape
+    assert records == LineParser(FakeClock(NOW), cache_size=0).parse_batch(lines)
+    assert records[0].message.startswith("payload 7 payload 7")

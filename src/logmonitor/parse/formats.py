@@ -488,7 +488,10 @@ _record: Callable[..., Record] = slot_constructor(Record)
 # logfmt, JSON) are never cached, nor lines starting with "<" (RFC 5424's version
 # digit is the one digit a layout looks at; its lines all start with "<").
 _FOLD = bytes.maketrans(b"123456789", b"000000000")
-_MAX_SHAPE_LENGTH = 4096
+# A shape is kept only for lines up to this many bytes: the cache's worst case is
+# then 2 x cache_size x 1 KiB (about 16 MiB at the default size), not 2 x 8192 lines
+# of 16 KiB. Longer lines are rare (a long query, a payload) and parse in full.
+_MAX_SHAPE_BYTES = 1024
 # (first layout tried, layout index or -1 for raw, message start, level (index in
 # LEVELS), component start, end, exception start, end, stamp group spans a:b and c:d,
 # where the fraction of an ISO stamp starts and 10 ** its digits), -1 for "none".
@@ -657,7 +660,7 @@ class LineParser:
     def _parse_new(self, line: LogLine, key: bytes, now: float) -> Record:
         """A full parse; the line's shape is kept when its fields are slices of it."""
         record, shape = self._parse_full(line, now, True)
-        if shape is not None and len(line.text) <= _MAX_SHAPE_LENGTH:
+        if shape is not None and len(key) <= _MAX_SHAPE_BYTES:
             self._keep(key, _PACKED.pack(*shape))
         return record
 
