@@ -45,7 +45,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any, Literal, NamedTuple, overload
 
 from ..errors import ConfigError, MonitorStateError, StateError
 from ..records import Window
@@ -57,6 +57,18 @@ __all__ = ["RateDetector"]
 _STATE_VERSION = 1
 _TOTAL = -1  # the template id standing for "all lines of the source"
 _STEP = 3.0  # the most one window's z adds to a drift statistic (Huber-style clip)
+
+
+class _Row(NamedTuple):
+    """How one series deviates in a window (see :meth:`RateDetector._rows`)."""
+
+    spike: float
+    slow: float
+    z: float
+    template: int
+    observed: float
+    expected: float
+    drift: float
 
 
 @dataclass(slots=True)
@@ -197,7 +209,7 @@ class RateDetector:
             if not drift:
                 s.rising = s.falling = 0.0
             elif self.drift_half is not None and s.windows >= self.min_windows:
-                if x == 0 and s.rising == 0.0 and s.mean < self.min_mean:
+                if self._inert(s, x):
                     s.falling = 0.0  # what _cusum gives, without its cost
                 else:
                     s.rising, s.falling = self._cusum(s, s.z(float(x)))
@@ -233,6 +245,11 @@ class RateDetector:
             del table[smallest]
             self._size -= 1
 
+    def _inert(self, s: _Series, x: float) -> bool:
+        """Whether a count of ``x`` leaves ``s`` nothing to report: no line, a
+        mean too low for a dip, and no rise to carry (its drift statistics stay 0)."""
+        return x == 0 and s.rising == 0.0 and s.mean < self.min_mean
+
     def _cusum(self, s: _Series, z: float) -> tuple[float, float]:
         """The series' rise and fall statistics after a window whose count deviates
         by ``z``
@@ -252,64 +269,49 @@ class RateDetector:
 
     # -- scoring ---------------------------------------------------------------------
 
-    def _zs(self, window: Window) -> list[tuple[float, int, float, float, float]]:
-        """(z, template, observed, expected, drift) for every series with enough
-        history; ``drift`` is the rise (positive) or fall (negative) statistic
-        the window brings the series to, 0 without drift detection."""
+    def _rows(self, window: Window) -> list[_Row]:
+        """One row for every series with enough history and something to report:
+        its spike/dip strength ``|z| / (|z| + z_half)`` (0 for a dip of a series
+        too rare for dips) and its drift strength ``|c| / (|c| + drift_half)``,
+        where ``c`` is the rise (positive) or fall (negative) statistic the window
+        brings the series to."""
         stream = _stream(window)
         counts = window.count_map()
         out = []
-        drift_on = self.drift_half is not None
-        min_mean = self.min_mean
+        min_mean, z_half, drift_half = self.min_mean, self.z_half, self.drift_half
         for template, s in self.series_.get(stream, {}).items():
             if s.windows < self.min_windows:
                 continue
             x = float(window.lines if template == _TOTAL else counts.get(template, 0))
-            if x == 0.0 and s.rising == 0.0 and s.mean < min_mean:
-                continue  # nothing to report: no line, too rare for a dip, no rise
+            if self._inert(s, x):
+                continue
             z = s.z(x)
             drift = 0.0
-            if drift_on:
+            if drift_half is not None:
                 rising, falling = self._cusum(s, z)
                 drift = rising if rising >= falling else -falling
-            if z < 0 and s.mean < self.min_mean and drift == 0.0:
+            dip_ignored = z < 0 and s.mean < min_mean
+            if dip_ignored and drift == 0.0:
                 continue
-            out.append((z, template, x, s.mean, drift))
-        return out
-
-    def _strengths(self, z: float, drift: float, z_ok: bool = True) -> tuple[float, float]:
-        """The spike/dip strength ``|z| / (|z| + z_half)`` and the drift strength
-        ``|c| / (|c| + drift_half)`` of one series."""
-        spike = abs(z) / (abs(z) + self.z_half) if z_ok else 0.0
-        slow = abs(drift) / (abs(drift) + self.drift_half) if self.drift_half else 0.0
-        return spike, slow
-
-    def _series_scores(
-        self, window: Window
-    ) -> list[tuple[float, float, tuple[float, int, float, float, float]]]:
-        out = []
-        for row in self._zs(window):
-            z, template, observed, expected, drift = row
-            z_ok = not (z < 0 and expected < self.min_mean)
-            spike, slow = self._strengths(z, drift, z_ok)
-            out.append((spike, slow, (z, template, observed, expected, drift)))
+            spike = 0.0 if dip_ignored else abs(z) / (abs(z) + z_half)
+            slow = abs(drift) / (abs(drift) + drift_half) if drift_half else 0.0
+            out.append(_Row(spike, slow, z, template, x, s.mean, drift))
         return out
 
     def score(self, windows: Sequence[Window]) -> list[float]:
         if not self.ready:
             raise MonitorStateError("score() before the warm-up ended; check .ready first")
         return [
-            max((max(spike, slow) for spike, slow, _ in self._series_scores(w)), default=0.0)
-            for w in windows
+            max((max(row.spike, row.slow) for row in self._rows(w)), default=0.0) for w in windows
         ]
 
     def deviations(self, window: Window, limit: int = 5) -> list[Deviation]:
         """The series that deviate most, as explanation records: a spike, dip or
         silence by this window's count, or a rise or fall by the drift statistic,
         whichever is stronger."""
-        rows = sorted(self._series_scores(window), key=lambda r: -max(r[0], r[1]))[:limit]
+        rows = sorted(self._rows(window), key=lambda r: -max(r.spike, r.slow))[:limit]
         out = []
-        for spike, slow, (z, template, observed, expected, drift) in rows:
+        for spike, slow, z, template, observed, expected, drift in rows:
             kind: Kind
             if slow > spike:
                 if abs(drift) < self.drift_k:
