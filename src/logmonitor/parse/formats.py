@@ -24,6 +24,7 @@ from typing import Literal, cast
 
 from ..clock import Clock
 from ..records import LEVELS, Level, LogLine, Record, slot_constructor
+from ..shapes import DIGIT_FOLD, rotate
 from .timestamps import (
     parse_clf,
     parse_clock,
@@ -487,7 +488,6 @@ _record: Callable[..., Record] = slot_constructor(Record)
 # whose fields are not slices of the text (a syslog priority, access-log status,
 # logfmt, JSON) are never cached, nor lines starting with "<" (RFC 5424's version
 # digit is the one digit a layout looks at; its lines all start with "<").
-_FOLD = bytes.maketrans(b"123456789", b"000000000")
 # A shape is kept only for lines up to this many bytes: the cache's worst case is
 # then 2 x cache_size x 1 KiB (about 16 MiB at the default size), not 2 x 8192 lines
 # of 16 KiB. Longer lines are rare (a long query, a payload) and parse in full.
@@ -514,7 +514,7 @@ class LineParser:
     Keeps, per source, the index of the layout that matched last (a bounded map:
     past ``max_sources`` it is cleared and relearned, which only costs a few retries).
     :meth:`parse_batch` also keeps a bounded cache of line shapes (the text with its
-    digits folded, see ``_FOLD``): two generations of at most ``cache_size``
+    digits folded, see ``shapes.DIGIT_FOLD``): two generations of at most ``cache_size``
     entries, as the miner's. It is only used with the built-in layouts, whose regexes
     are known not to tell digits apart; a record is the same with or without it.
 
@@ -570,7 +570,7 @@ class LineParser:
         stamps = self._stamps
         seconds = self._seconds
         zone = _time.timezone
-        fold = _FOLD
+        fold = DIGIT_FOLD
         make = _record
         unpack = _PACKED.unpack
         names = self._names
@@ -648,14 +648,9 @@ class LineParser:
         return stamp
 
     def _keep(self, key: bytes, entry: bytes) -> None:
-        young = self._shapes
-        if len(young) >= self.cache_size:
-            # In place: parse_batch holds young.get for the whole batch.
-            old = self._shapes_old
-            old.clear()
-            old.update(young)
-            young.clear()
-        young[key] = entry
+        if len(self._shapes) >= self.cache_size:
+            rotate(self._shapes, self._shapes_old)
+        self._shapes[key] = entry
 
     def _parse_new(self, line: LogLine, key: bytes, now: float) -> Record:
         """A full parse; the line's shape is kept when its fields are slices of it."""

@@ -37,6 +37,8 @@ from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
+from ..shapes import DIGIT_FOLD
+
 __all__ = [
     "DEFAULT_MASKS",
     "DIGIT_FOLD",
@@ -91,11 +93,6 @@ VARIABLE = re.compile(
     re.VERBOSE,
 )
 
-DIGIT_FOLD = bytes.maketrans(b"123456789", b"000000000")
-"""``bytes.translate`` table folding every ASCII digit to ``0`` (see :data:`VARIABLE`):
-``message.encode().translate(DIGIT_FOLD)`` is the same for two messages that differ
-only in their digits. (Bytes, because ``bytes.translate`` is a plain table lookup and
-several times faster than ``str.translate``.)"""
 
 _MONTHS = frozenset(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -65,10 +65,11 @@ from typing import Any, Protocol
 
 from ..errors import ConfigError, StateError
 from ..records import Match, Record, slot_constructor
+from ..shapes import DIGIT_FOLD, rotate
 from . import snapshot
 from .drain3 import Drain3Miner
 from .families import Change, Families, _Family, _Template
-from .masking import DIGIT_FOLD, VARIABLE, WILDCARD, param_places, split_units
+from .masking import VARIABLE, WILDCARD, param_places, split_units
 
 __all__ = ["Drain3Miner", "Miner", "TemplateMiner"]
 
@@ -107,14 +108,6 @@ def _slice(start: int, stop: int) -> slice:
             _SLICES.clear()
         found = _SLICES[(start, stop)] = slice(start, stop)
     return found
-
-
-def _rotate(young: dict[Any, Any], old: dict[Any, Any]) -> None:
-    """Age a two-generation cache: the young entries become the old ones. In place,
-    because ``add_batch`` holds ``young.get`` for the whole batch."""
-    old.clear()
-    old.update(young)
-    young.clear()
 
 
 class TemplateMiner(Families):
@@ -254,7 +247,7 @@ class TemplateMiner(Families):
             shape = (template, template.version, *places, volatile)
             if cacheable:
                 if len(self._shapes) >= self.cache_size:
-                    _rotate(self._shapes, self._shapes_old)
+                    rotate(self._shapes, self._shapes_old)
                     self._epoch += 1
                 self._shapes[shape_key] = shape
         template, _, places, checks, plain, volatile = shape
@@ -290,7 +283,7 @@ class TemplateMiner(Families):
 
     def _remember(self, key: bytes, entry: tuple[Any, ...]) -> None:
         if len(self._fast) >= self.cache_size:
-            _rotate(self._fast, self._fast_old)
+            rotate(self._fast, self._fast_old)
         self._fast[key] = entry
 
     @staticmethod
