@@ -22,7 +22,7 @@ _MAX_ID = 2**63 - 1  # SQLite's INTEGER
 
 @cli.command("alerts")
 @state_option
-@config_option
+@config_option()
 @click.option(
     "--limit", type=click.IntRange(1, 10_000), default=20, show_default=True,
     help="How many alerts (the newest).",
@@ -85,7 +85,7 @@ def alerts_command(
 @cli.command()
 @click.argument("alert_id", type=click.IntRange(1, _MAX_ID))
 @state_option
-@config_option
+@config_option()
 def ack(alert_id: int, state: str | None, config_file: str | None) -> None:
     """Acknowledge alert ALERT_ID: it stays firing but is not repeated."""
     store = open_store(state, config_file)
@@ -102,7 +102,7 @@ def ack(alert_id: int, state: str | None, config_file: str | None) -> None:
 @click.argument("alert_id", type=click.IntRange(1, _MAX_ID))
 @click.argument("verdict", type=click.Choice(["false-positive", "true-positive"]))
 @state_option
-@config_option
+@config_option()
 def feedback(alert_id: int, verdict: str, state: str | None, config_file: str | None) -> None:
     """Say whether alert ALERT_ID was right. A false positive is learned as normal
     and its condition does not alert again; both count in `alerts --stats`."""
@@ -128,7 +128,7 @@ def feedback(alert_id: int, verdict: str, state: str | None, config_file: str | 
 @click.option("--for", "duration", default="1d", show_default=True, help="e.g. 30m, 12h, 7d.")
 @click.option("--list", "list_only", is_flag=True, help="List the active mutes instead.")
 @state_option
-@config_option
+@config_option()
 def mute(
     template_id: int | None, source: str | None, duration: str, list_only: bool,
     state: str | None, config_file: str | None,

@@ -7,7 +7,8 @@ import getpass
 import os
 import sys
 import time
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -78,13 +79,18 @@ state_option = click.option(
     help="The monitor's state file "
     "[state from --config, else $XDG_STATE_HOME/logmonitor/state.db].",
 )
-config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="A logmonitor.toml whose state file to use.",
-)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(
+    help_text: str = "A logmonitor.toml whose state file to use.",
+) -> Callable[[F], F]:
+    """The ``--config FILE`` option (into ``config_file``) every command takes, with
+    what that command uses of the file as its help."""
+    return click.option(
+        "--config", "config_file", type=click.Path(dir_okay=False), default=None,
+        help=help_text,
+    )  # fmt: skip
 
 
 def open_store(state: str | None, config_file: str | None) -> Store:

@@ -19,7 +19,7 @@ from ..config import load_settings
 from ..errors import LogMonitorError, SourceError
 from ..patterns.inventory import Inventory
 from ..patterns.miner import TemplateMiner
-from .base import cli, fail
+from .base import cli, config_option, fail
 
 __all__ = ["patterns"]
 
@@ -47,13 +47,7 @@ __all__ = ["patterns"]
     show_default=True,
     help="Templates kept; past it the least recently seen is evicted.",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="A logmonitor.toml whose [[formats]] (header layouts of your own) to use.",
-)
+@config_option("A logmonitor.toml whose [[formats]] (header layouts of your own) to use.")
 def patterns(
     files: Sequence[str], fmt: str, per_line: bool, max_templates: int, config_file: str | None
 ) -> None:

@@ -26,7 +26,7 @@ from ..config import Settings, default_state_path, load_settings
 from ..errors import LogMonitorError, MonitorStateError
 from ..sinks.console import ConsoleSink
 from ..sinks.jsonl import JsonlSink
-from .base import cli, fail, own_process
+from .base import cli, config_option, fail, own_process
 
 if TYPE_CHECKING:
     from ..api import Server
@@ -164,13 +164,7 @@ def _ui_options(command: Any) -> Any:
     help="SQLite state file (read positions, counts, alerts) "
     "[$XDG_STATE_HOME/logmonitor/state.db].",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="A logmonitor.toml with settings; flags win over it.",
-)
+@config_option("A logmonitor.toml with settings; flags win over it.")
 @click.option(
     "--window", "window_seconds", type=float, default=None, help="Window length in seconds [60]."
 )
@@ -244,10 +238,7 @@ def _watch_settings(
     "--state", type=click.Path(dir_okay=False), default=None,
     help="SQLite state file [$XDG_STATE_HOME/logmonitor/state.db].",
 )  # fmt: skip
-@click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False), default=None,
-    help="A logmonitor.toml with settings; flags win over it.",
-)  # fmt: skip
+@config_option("A logmonitor.toml with settings; flags win over it.")
 @click.pass_context
 def serve(
     ctx: click.Context, directories: Sequence[str], host: str, port: int,
