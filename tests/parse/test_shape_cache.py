@@ -226,6 +226,10 @@ HEADERS = [
     "nova.log.1 2017-05-16 00:00:00.008 25746 INFO nova.a.b [req-1a2b 3c4d - - -] ",
     "[Sun Dec 04 04:47:44 2005] [error] ",
     "[10.30 16:49:06] chrome.exe - ",
+    "2024-01-01T00:00:00+02:00 INFO x: ",
+    "2024-01-01T00:00:00.5+05:30 ",
+    "2024-01-01 00:00:00.123+0530 ",
+    "12:00:00.123 [main] INFO  a.B - ",
 ]
 
 
@@ -277,3 +281,30 @@ def test_long_lines_are_parsed_in_full_and_never_kept() -> None:
     assert len(parser._shapes) + len(parser._shapes_old) == 1  # the short line's shape
     assert records == LineParser(FakeClock(NOW), cache_size=0).parse_batch(lines)
     assert records[0].message.startswith("payload 7 payload 7")
+
+
+def test_fractions_of_a_second_reuse_the_whole_second() -> None:
+    # Android and HealthApp stamps end in milliseconds: a new value each line. The
+    # whole second is parsed once; each line's fraction is added to it.
+    texts = [f"03-17 16:13:38.{n:03d}  1702  2395 D WindowManager: x {n}" for n in range(100)]
+    texts += [f"20171223-22:15:29:{n}|Step_LSC|30002312|y {n}" for n in range(100, 200)]
+    parser = LineParser(FakeClock(NOW))
+    calls = []
+    whole_second = parser._whole_second
+    parser._whole_second = lambda *a: calls.append(a) or whole_second(*a)  # type: ignore[method-assign]
+    records = parser.parse_batch(_lines(texts, "s"))
+    assert records == LineParser(FakeClock(NOW), cache_size=0).parse_batch(_lines(texts, "s"))
+    assert len(calls) <= 6, len(calls)  # the verdicts of two places, then a second each
+    assert records[7].timestamp == pytest.approx(records[0].timestamp + 0.007)
+
+
+def test_digits_that_are_not_a_fraction_are_never_taken_for_one() -> None:
+    # A zone's minutes and a clock's seconds follow ":" too; adding them as a
+    # fraction would be wrong, and the verdict says so.
+    texts = ["2024-01-01T00:00:00+02:00 INFO x: y", "2024-01-01T00:00:00+05:30 INFO x: y"]
+    texts += ["Jan  1 00:00:00 host app: y", "Jan  1 00:00:59 host app: y"]
+    parser = LineParser(FakeClock(NOW))
+    records = parser.parse_batch(_lines(texts, "s"))
+    assert records == LineParser(FakeClock(NOW), cache_size=0).parse_batch(_lines(texts, "s"))
+    assert parser._fractions
+    assert not any(parser._fractions.values())

@@ -220,8 +220,7 @@ def _hdfs_stamp(date: str, clock: str, now: float) -> float | None:
 
 
 def _stamp_iso(m: re.Match[str], now: float) -> float | None:
-    """The stamp of the ``ts`` group as ISO-8601 (the shape cache knows this one: see
-    ``LineParser.parse_batch``)."""
+    """The stamp of the ``ts`` group as ISO-8601."""
     return parse_iso(_g(m, "ts"))
 
 
@@ -457,7 +456,7 @@ LAYOUTS: tuple[Layout, ...] = (
 class _Plan:
     """What the parser needs to know of a layout's regex, looked up once."""
 
-    __slots__ = ("comp", "iso", "layout", "level", "pri", "regex", "stamp_groups")
+    __slots__ = ("comp", "layout", "level", "pri", "regex", "stamp_groups")
 
     def __init__(self, layout: Layout) -> None:
         names = layout.regex.groupindex
@@ -466,7 +465,6 @@ class _Plan:
         self.pri = "pri" in names
         self.level = "level" in names
         self.comp = "comp" in names
-        self.iso = layout.stamp is _stamp_iso
         # The groups the timestamp is read from; empty when it also depends on the
         # clock's date (a time of day alone), which a cache by text would get wrong.
         self.stamp_groups: tuple[str, ...] = (
@@ -494,7 +492,7 @@ _record: Callable[..., Record] = slot_constructor(Record)
 _MAX_SHAPE_BYTES = 1024
 # (first layout tried, layout index or -1 for raw, message start, level (index in
 # LEVELS), component start, end, exception start, end, stamp group spans a:b and c:d,
-# where the fraction of an ISO stamp starts and 10 ** its digits), -1 for "none".
+# where the stamp's fraction of a second starts and 10 ** its digits), -1 for "none".
 # Kept packed (_PACKED): a dict of bytes to bytes holds no object the cycle collector
 # tracks, so it is never tracked itself, and the collector never walks its entries
 # (tens of thousands of them, at every full collection).
@@ -503,7 +501,7 @@ _PACKED = struct.Struct("<14q")
 _LEVEL_OF: tuple[Level | None, ...] = (*LEVELS, None)
 # What _record knows of a cacheable line besides the Record: message start, component
 # span, the spans of the stamp groups.
-_Spans = tuple[int, tuple[int, int], tuple[tuple[int, int], ...], bool]
+_Spans = tuple[int, tuple[int, int], tuple[tuple[int, int], ...]]
 _NO_SPAN = (-1, -1)
 _MISS = object()  # _stamp_of_shape: the layout did not match after all
 
@@ -554,6 +552,9 @@ class LineParser:
         # Folded line -> packed Shape; young and old generation.
         self._shapes: dict[bytes, bytes] = {}
         self._shapes_old: dict[bytes, bytes] = {}
+        # (layout, two stamp groups?, fraction's offset in its group, digits) -> whether
+        # a stamp's trailing digits there are a fraction of a second: see _fraction.
+        self._fractions: dict[tuple[int, bool, int, int], bool] = {}
         self._names = (*(layout.name for layout in self.layouts), "raw")
         known = {id(layout) for layout in LAYOUTS}
         self._use_shapes = cache_size > 0 and all(id(layout) in known for layout in self.layouts)
@@ -591,16 +592,21 @@ class LineParser:
                     continue
             _, index, start, level, c0, c1, e0, e1, a, b, c, d, f, scale = entry
             if f >= 0:
-                # An ISO stamp with a fraction: parse_iso adds the fraction to the
-                # whole second, done here with the second cached per layout.
-                second = text[a : f - 1]
+                # A stamp ending in a fraction of a second, which the layout's own
+                # parse adds to the whole second (see _fraction): the whole second
+                # is cached per layout, the fraction added to it.
+                second = text[a:f]
                 known = seconds[index]
                 if known[0] == second and known[1] == zone:
                     base = known[2]
                 else:
-                    base = parse_iso(second)
+                    whole = self._whole_second(index, text, f, d if c >= 0 else b, now)
+                    if whole is _MISS:  # cannot happen with digit-blind layouts
+                        append(self.parse(line, now))
+                        continue
+                    base = cast("float | None", whole)
                     seconds[index] = (second, zone, base)
-                stamp = None if base is None else base + int(text[f:b]) / scale
+                stamp = None if base is None else base + int(text[f : d if c >= 0 else b]) / scale
             elif a < 0:
                 stamp = None
             else:
@@ -638,6 +644,47 @@ class LineParser:
             return None
         self._keep(key, packed)
         return entry
+
+    def _whole_second(self, index: int, text: str, f: int, end: int, now: float) -> object:
+        """The stamp of ``text`` with its fraction digits ``text[f:end]`` zeroed."""
+        m = self._plans[index].regex.match(f"{text[:f]}{'0' * (end - f)}{text[end:]}")
+        return _MISS if m is None else self.layouts[index].stamp(m, now)
+
+    def _fraction(self, shape: Shape, text: str, stamp: float | None, now: float) -> Shape:
+        """``shape`` with the place of its stamp's fraction of a second (``f``, ``scale``)
+        when the stamp's last group ends in one that the layout's parse adds to the
+        whole second: ``stamp == whole + int(digits) / 10 ** len(digits)``.
+
+        Which digits are a fraction is not read off the layout: the trailing digits
+        of the stamp after ``.``, ``,`` or ``:`` are tried once per layout and place,
+        with those digits zeroed and all nines (a time zone's minutes or a clock's
+        seconds fail: they do not add as a fraction), and the verdict is kept."""
+        index, a, b, c, d = shape[1], shape[8], shape[9], shape[10], shape[11]
+        if stamp is None or a < 0:
+            return shape
+        lo, end = (c, d) if c >= 0 else (a, b)
+        f = end
+        while f > lo and "0" <= text[f - 1] <= "9":
+            f -= 1
+        n = end - f
+        if not 0 < n <= 9 or f - 1 <= lo or text[f - 1] not in ".,:":
+            return shape
+        scale = 10**n
+        place = (index, c >= 0, f - lo, n)
+        verdict = self._fractions.get(place)
+        if verdict is None:
+            nines = f"{text[:f]}{'9' * n}{text[end:]}"
+            m = self._plans[index].regex.match(nines)
+            whole = self._whole_second(index, text, f, end, now)
+            verdict = (
+                m is not None
+                and isinstance(whole, float)
+                and self.layouts[index].stamp(m, now) == whole + (scale - 1) / scale
+            )
+            if len(self._fractions) >= 1024:  # bounded: layouts x stamp places
+                self._fractions.clear()
+            self._fractions[place] = verdict
+        return (*shape[:12], f, scale) if verdict else shape
 
     def _stamp_of_shape(self, index: int, text: str, key: object, now: float) -> object:
         m = self._plans[index].regex.match(text)
@@ -691,7 +738,10 @@ class LineParser:
                 record, spans = made
                 if spans is None or not shape:
                     return record, None
-                return record, _shape(first, first, text, record, spans)
+                made_shape = _shape(first, first, text, record, spans)
+                if made_shape is None:
+                    return record, None
+                return record, self._fraction(made_shape, text, record.timestamp, now)
         for index in self._candidates(text[:1]):
             if index == first or (m := self._plans[index].regex.match(text)) is None:
                 continue
@@ -705,7 +755,7 @@ class LineParser:
         record = self._finish(line, text, None, None, None, "raw")
         if not shape:
             return record, None
-        return record, _shape(first, -1, text, record, (0, _NO_SPAN, (), False))
+        return record, _shape(first, -1, text, record, (0, _NO_SPAN, ()))
 
     def _candidates(self, char: str) -> tuple[int, ...]:
         found = self._by_first.get(char)
@@ -782,7 +832,7 @@ class LineParser:
         record = self._finish(line, message, stamp, level, component, layout.name)
         if not cacheable:
             return record, None
-        return record, (start, comp_span, tuple(m.span(g) for g in plan.stamp_groups), plan.iso)
+        return record, (start, comp_span, tuple(m.span(g) for g in plan.stamp_groups))
 
     def _parse_json(self, line: LogLine) -> Record | None:
         try:
@@ -842,7 +892,7 @@ class LineParser:
 def _shape(first: int, index: int, text: str, record: Record, spans: _Spans) -> Shape | None:
     """The cache entry of a line parsed with layout ``index`` (-1: none) while its
     source was on layout ``first``; None when a field is not where ``spans`` say."""
-    start, (c0, c1), stamp_spans, iso = spans
+    start, (c0, c1), stamp_spans = spans
     message = record.message
     if text[start:] != message:
         return None
@@ -858,10 +908,5 @@ def _shape(first: int, index: int, text: str, record: Record, spans: _Spans) -> 
         return None
     a, b = stamp_spans[0] if stamp_spans else _NO_SPAN
     c, d = stamp_spans[1] if len(stamp_spans) > 1 else _NO_SPAN
-    f = scale = -1
-    stamp = text[a:b]
-    # parse_iso's own fast path: a naive second and a fraction, added to it.
-    if iso and 21 <= len(stamp) <= 29 and stamp[19] in ".," and stamp[20:].isdecimal():
-        f, scale = a + 20, 10 ** (b - a - 20)
     level = -1 if record.level is None else LEVELS.index(record.level)
-    return (first, index, start, level, c0, c1, e0, e1, a, b, c, d, f, scale)
+    return (first, index, start, level, c0, c1, e0, e1, a, b, c, d, -1, -1)
