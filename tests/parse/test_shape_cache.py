@@ -276,9 +276,10 @@ def test_long_lines_are_parsed_in_full_and_never_kept() -> None:
     parser = LineParser(FakeClock(NOW))
     long_text = "2024-01-01 00:00:00,123 INFO a.B: " + "payload 7 " * 200  # ~2 KiB
     short_text = "2024-01-01 00:00:00,123 INFO a.B: payload 7"
-    lines = _lines([long_text, long_text, short_text], "s")
+    lines = _lines([long_text, long_text, long_text, short_text, short_text], "s")
     records = parser.parse_batch(lines)
     assert len(parser._shapes) + len(parser._shapes_old) == 1  # the short line's shape
+    assert len(parser._seen) + len(parser._seen_old) == 1  # and its first sighting
     assert records == LineParser(FakeClock(NOW), cache_size=0).parse_batch(lines)
     assert records[0].message.startswith("payload 7 payload 7")
 
@@ -308,3 +309,17 @@ def test_digits_that_are_not_a_fraction_are_never_taken_for_one() -> None:
     assert records == LineParser(FakeClock(NOW), cache_size=0).parse_batch(_lines(texts, "s"))
     assert parser._fractions
     assert not any(parser._fractions.values())
+
+
+def test_a_shape_is_kept_from_its_second_line_and_the_first_sightings_are_bounded() -> None:
+    # A shape seen once (a line with a one-off hex id or number width) would only
+    # push useful shapes out: the first sighting is noted, the second kept.
+    parser = LineParser(FakeClock(NOW), cache_size=4)
+    parser.parse_batch(_lines(["2024-01-01 00:00:00,123 INFO a.B: took 7 ms"], "s"))
+    assert not parser._shapes
+    parser.parse_batch(_lines(["2024-01-01 00:00:01,456 INFO a.B: took 8 ms"], "s"))
+    assert len(parser._shapes) == 1
+    once = [f"2024-01-01 00:00:00,123 INFO a.B: id {'x' * n} 7" for n in range(20)]
+    parser.parse_batch(_lines(once, "s"))
+    assert len(parser._seen) <= 4
+    assert len(parser._seen_old) <= 4

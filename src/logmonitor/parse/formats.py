@@ -513,8 +513,10 @@ class LineParser:
     past ``max_sources`` it is cleared and relearned, which only costs a few retries).
     :meth:`parse_batch` also keeps a bounded cache of line shapes (the text with its
     digits folded, see ``shapes.DIGIT_FOLD``): two generations of at most ``cache_size``
-    entries, as the miner's. It is only used with the built-in layouts, whose regexes
-    are known not to tell digits apart; a record is the same with or without it.
+    entries, as the miner's. A shape is kept from the second line of its key; the
+    hashes of keys seen once are kept in two generations of ``cache_size`` too. The
+    cache is only used with the built-in layouts, whose regexes are known not to tell
+    digits apart; a record is the same with or without it.
 
     >>> from logmonitor.clock import FakeClock
     >>> from logmonitor.records import LogLine
@@ -552,6 +554,9 @@ class LineParser:
         # Folded line -> packed Shape; young and old generation.
         self._shapes: dict[bytes, bytes] = {}
         self._shapes_old: dict[bytes, bytes] = {}
+        # Hashes of keys seen once (see _parse_new); young and old generation.
+        self._seen: dict[int, bool] = {}
+        self._seen_old: dict[int, bool] = {}
         # (layout, two stamp groups?, fraction's offset in its group, digits) -> whether
         # a stamp's trailing digits there are a fraction of a second: see _fraction.
         self._fractions: dict[tuple[int, bool, int, int], bool] = {}
@@ -701,8 +706,20 @@ class LineParser:
 
     def _parse_new(self, line: LogLine, key: bytes, now: float) -> Record:
         """A full parse; the line's shape is kept when its fields are slices of it."""
+        if len(key) > _MAX_SHAPE_BYTES:
+            return self._parse_full(line, now, False)[0]
+        # A shape is kept from its second line: most keys that miss are one-offs (a
+        # hex id, a number of a new width), and keeping them would push out the
+        # shapes that do repeat. First sightings are noted by hash (a collision only
+        # keeps a shape one line early).
+        seen = hash(key)
+        if seen not in self._seen and seen not in self._seen_old:
+            if len(self._seen) >= self.cache_size:
+                rotate(self._seen, self._seen_old)
+            self._seen[seen] = True
+            return self._parse_full(line, now, False)[0]
         record, shape = self._parse_full(line, now, True)
-        if shape is not None and len(key) <= _MAX_SHAPE_BYTES:
+        if shape is not None:
             self._keep(key, _PACKED.pack(*shape))
         return record
 
