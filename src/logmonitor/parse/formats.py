@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -487,17 +486,17 @@ _record: Callable[..., Record] = slot_constructor(Record)
 # logfmt, JSON) are never cached, nor lines starting with "<" (RFC 5424's version
 # digit is the one digit a layout looks at; its lines all start with "<").
 # A shape is kept only for lines up to this many bytes: the cache's worst case is
-# then 2 x cache_size x 1 KiB (about 16 MiB at the default size), not 2 x 8192 lines
-# of 16 KiB. Longer lines are rare (a long query, a payload) and parse in full.
+# then 2 x cache_size x (1 KiB of key + its entry and slot, ~0.6 KiB), about 26 MiB
+# at the default size, plus ~2 MiB of first-sighting hashes; not 2 x 8192 lines of
+# 16 KiB. Longer lines are rare (a long query, a payload) and parse in full.
 _MAX_SHAPE_BYTES = 1024
 # (first layout tried, layout index or -1 for raw, message start, level (index in
 # LEVELS), component start, end, exception start, end, stamp group spans a:b and c:d,
 # where the stamp's fraction of a second starts and 10 ** its digits), -1 for "none".
-# Kept packed (_PACKED): a dict of bytes to bytes holds no object the cycle collector
-# tracks, so it is never tracked itself, and the collector never walks its entries
-# (tens of thousands of them, at every full collection).
+# A plain tuple of ints: the cycle collector untracks such a tuple the first time it
+# sees it, so the entries cost a full collection no more than packed bytes would, and
+# a hit needs no unpacking.
 Shape = tuple[int, ...]
-_PACKED = struct.Struct("<14q")
 _LEVEL_OF: tuple[Level | None, ...] = (*LEVELS, None)
 # What _record knows of a cacheable line besides the Record: message start, component
 # span, the spans of the stamp groups.
@@ -551,9 +550,9 @@ class LineParser:
         # First character -> the layouts a line starting with it can match (bounded:
         # only ASCII characters are kept, the rest are rare and computed each time).
         self._by_first: dict[str, tuple[int, ...]] = {}
-        # Folded line -> packed Shape; young and old generation.
-        self._shapes: dict[bytes, bytes] = {}
-        self._shapes_old: dict[bytes, bytes] = {}
+        # Folded line -> Shape; young and old generation.
+        self._shapes: dict[bytes, Shape] = {}
+        self._shapes_old: dict[bytes, Shape] = {}
         # Hashes of keys seen once (see _parse_new); young and old generation.
         self._seen: dict[int, bool] = {}
         self._seen_old: dict[int, bool] = {}
@@ -578,7 +577,6 @@ class LineParser:
         zone = _time.timezone
         fold = DIGIT_FOLD
         make = _record
-        unpack = _PACKED.unpack
         names = self._names
         level_of = _LEVEL_OF
         for line in lines:
@@ -588,8 +586,7 @@ class LineParser:
             except UnicodeEncodeError:  # a lone surrogate
                 append(self.parse(line, now))
                 continue
-            packed = get(key)
-            entry = None if packed is None else unpack(packed)
+            entry = get(key)
             if entry is None or entry[0] != last(line.source, 0):
                 entry = self._old_shape(line, key)
                 if entry is None:
@@ -641,13 +638,10 @@ class LineParser:
     def _old_shape(self, line: LogLine, key: bytes) -> Shape | None:
         """The old generation's entry for ``key``, moved to the young one, if it was
         made with the layout the source is now on."""
-        packed = self._shapes_old.get(key)
-        if packed is None:
+        entry = self._shapes_old.get(key)
+        if entry is None or entry[0] != self._last.get(line.source, 0):
             return None
-        entry: Shape = _PACKED.unpack(packed)
-        if entry[0] != self._last.get(line.source, 0):
-            return None
-        self._keep(key, packed)
+        self._keep(key, entry)
         return entry
 
     def _whole_second(self, index: int, text: str, f: int, end: int, now: float) -> object:
@@ -699,7 +693,7 @@ class LineParser:
         self._stamps[index] = (key, stamp)
         return stamp
 
-    def _keep(self, key: bytes, entry: bytes) -> None:
+    def _keep(self, key: bytes, entry: Shape) -> None:
         if len(self._shapes) >= self.cache_size:
             rotate(self._shapes, self._shapes_old)
         self._shapes[key] = entry
@@ -720,7 +714,7 @@ class LineParser:
             return self._parse_full(line, now, False)[0]
         record, shape = self._parse_full(line, now, True)
         if shape is not None:
-            self._keep(key, _PACKED.pack(*shape))
+            self._keep(key, shape)
         return record
 
     def parse(self, line: LogLine, now: float) -> Record:
