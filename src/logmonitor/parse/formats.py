@@ -19,10 +19,10 @@ import re
 import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from ..clock import Clock
-from ..records import LEVELS, Level, LogLine, Record, slot_constructor
+from ..records import Level, LogLine, Record, slot_constructor
 from ..shapes import DIGIT_FOLD, rotate
 from .timestamps import (
     parse_clf,
@@ -490,14 +490,13 @@ _record: Callable[..., Record] = slot_constructor(Record)
 # at the default size, plus ~2 MiB of first-sighting hashes; not 2 x 8192 lines of
 # 16 KiB. Longer lines are rare (a long query, a payload) and parse in full.
 _MAX_SHAPE_BYTES = 1024
-# (first layout tried, layout index or -1 for raw, message start, level (index in
-# LEVELS), component start, end, exception start, end, stamp group spans a:b and c:d,
-# where the stamp's fraction of a second starts and 10 ** its digits), -1 for "none".
-# A plain tuple of ints: the cycle collector untracks such a tuple the first time it
-# sees it, so the entries cost a full collection no more than packed bytes would, and
-# a hit needs no unpacking.
-Shape = tuple[int, ...]
-_LEVEL_OF: tuple[Level | None, ...] = (*LEVELS, None)
+# (first layout tried, layout index or -1 for raw, message start, level, layout name,
+# component start, end, exception start, end, the stamp's span from its first group's
+# start to its last group's end, where its fraction of a second starts and 10 ** its
+# digits), -1 for "none". A plain tuple of ints and strings: the cycle collector
+# untracks such a tuple the first time it sees it, so the entries cost a full
+# collection no more than packed bytes would, and a hit needs no unpacking.
+Shape = tuple[Any, ...]
 # What _record knows of a cacheable line besides the Record: message start, component
 # span, the spans of the stamp groups.
 _Spans = tuple[int, tuple[int, int], tuple[tuple[int, int], ...]]
@@ -541,9 +540,12 @@ class LineParser:
         self._plans = tuple(_Plan(layout) for layout in self.layouts)
         # The last timestamp text of each layout and what it parsed to.
         self._stamps: list[tuple[object, float | None]] = [(None, None)] * len(self.layouts)
-        # The shape cache's: the last whole second of each ISO layout, parsed.
-        # Keyed by the second's text and the local zone's offset, as parse_iso's own
-        # cache is: a process may change TZ (time.tzset) while it runs.
+        # The shape cache's own, by the stamp's text from its first group to its last:
+        # the last stamp of each layout, and the last whole second of each layout
+        # whose stamps end in a fraction (see _fraction), parsed. The seconds are
+        # keyed by the local zone's offset too, as parse_iso's own cache is: a
+        # process may change TZ (time.tzset) while it runs.
+        self._shape_stamps: list[tuple[object, float | None]] = [(None, None)] * len(self.layouts)
         self._seconds: list[tuple[object, int | None, float | None]] = [(None, None, None)] * len(
             self.layouts
         )
@@ -559,7 +561,6 @@ class LineParser:
         # (layout, two stamp groups?, fraction's offset in its group, digits) -> whether
         # a stamp's trailing digits there are a fraction of a second: see _fraction.
         self._fractions: dict[tuple[int, bool, int, int], bool] = {}
-        self._names = (*(layout.name for layout in self.layouts), "raw")
         known = {id(layout) for layout in LAYOUTS}
         self._use_shapes = cache_size > 0 and all(id(layout) in known for layout in self.layouts)
 
@@ -572,13 +573,11 @@ class LineParser:
         append = out.append
         get = self._shapes.get
         last = self._last.get
-        stamps = self._stamps
+        stamps = self._shape_stamps
         seconds = self._seconds
         zone = _time.timezone
         fold = DIGIT_FOLD
         make = _record
-        names = self._names
-        level_of = _LEVEL_OF
         for line in lines:
             text = line.text
             try:
@@ -592,7 +591,7 @@ class LineParser:
                 if entry is None:
                     append(self._parse_new(line, key, now))
                     continue
-            _, index, start, level, c0, c1, e0, e1, a, b, c, d, f, scale = entry
+            _, index, start, level, name, c0, c1, e0, e1, a, z, f, scale = entry
             if f >= 0:
                 # A stamp ending in a fraction of a second, which the layout's own
                 # parse adds to the whole second (see _fraction): the whole second
@@ -602,17 +601,17 @@ class LineParser:
                 if known[0] == second and known[1] == zone:
                     base = known[2]
                 else:
-                    whole = self._whole_second(index, text, f, d if c >= 0 else b, now)
+                    whole = self._whole_second(index, text, f, z, now)
                     if whole is _MISS:  # cannot happen with digit-blind layouts
                         append(self.parse(line, now))
                         continue
                     base = cast("float | None", whole)
                     seconds[index] = (second, zone, base)
-                stamp = None if base is None else base + int(text[f : d if c >= 0 else b]) / scale
+                stamp = None if base is None else base + int(text[f:z]) / scale
             elif a < 0:
                 stamp = None
             else:
-                stamp_key = text[a:b] if c < 0 else (text[a:b], text[c:d])
+                stamp_key = text[a:z]
                 cached = stamps[index]
                 if cached[0] == stamp_key:
                     stamp = cached[1]
@@ -627,10 +626,10 @@ class LineParser:
                     line,
                     text[start:] if start else text,
                     stamp,
-                    level_of[level],
+                    level,
                     None if c0 < 0 else text[c0:c1],
                     None if e0 < 0 else text[e0:e1],
-                    names[index],
+                    name,
                 )
             )
         return out
@@ -649,7 +648,7 @@ class LineParser:
         m = self._plans[index].regex.match(f"{text[:f]}{'0' * (end - f)}{text[end:]}")
         return _MISS if m is None else self.layouts[index].stamp(m, now)
 
-    def _fraction(self, shape: Shape, text: str, stamp: float | None, now: float) -> Shape:
+    def _fraction(self, shape: Shape, text: str, last: tuple[int, int], now: float) -> Shape:
         """``shape`` with the place of its stamp's fraction of a second (``f``, ``scale``)
         when the stamp's last group ends in one that the layout's parse adds to the
         whole second: ``stamp == whole + int(digits) / 10 ** len(digits)``.
@@ -657,11 +656,10 @@ class LineParser:
         Which digits are a fraction is not read off the layout: the trailing digits
         of the stamp after ``.``, ``,`` or ``:`` are tried once per layout and place,
         with those digits zeroed and all nines (a time zone's minutes or a clock's
-        seconds fail: they do not add as a fraction), and the verdict is kept."""
-        index, a, b, c, d = shape[1], shape[8], shape[9], shape[10], shape[11]
-        if stamp is None or a < 0:
-            return shape
-        lo, end = (c, d) if c >= 0 else (a, b)
+        seconds fail: they do not add as a fraction), and the verdict is kept.
+        ``last`` is the span of the stamp's last group."""
+        index = shape[1]
+        lo, end = last
         f = end
         while f > lo and "0" <= text[f - 1] <= "9":
             f -= 1
@@ -669,7 +667,7 @@ class LineParser:
         if not 0 < n <= 9 or f - 1 <= lo or text[f - 1] not in ".,:":
             return shape
         scale = 10**n
-        place = (index, c >= 0, f - lo, n)
+        place = (index, shape[9] != lo, f - lo, n)
         verdict = self._fractions.get(place)
         if verdict is None:
             nines = f"{text[:f]}{'9' * n}{text[end:]}"
@@ -683,14 +681,14 @@ class LineParser:
             if len(self._fractions) >= 1024:  # bounded: layouts x stamp places
                 self._fractions.clear()
             self._fractions[place] = verdict
-        return (*shape[:12], f, scale) if verdict else shape
+        return (*shape[:11], f, scale) if verdict else shape
 
     def _stamp_of_shape(self, index: int, text: str, key: object, now: float) -> object:
         m = self._plans[index].regex.match(text)
         if m is None:
             return _MISS
         stamp = self.layouts[index].stamp(m, now)
-        self._stamps[index] = (key, stamp)
+        self._shape_stamps[index] = (key, stamp)
         return stamp
 
     def _keep(self, key: bytes, entry: Shape) -> None:
@@ -750,9 +748,9 @@ class LineParser:
                 if spans is None or not shape:
                     return record, None
                 made_shape = _shape(first, first, text, record, spans)
-                if made_shape is None:
-                    return record, None
-                return record, self._fraction(made_shape, text, record.timestamp, now)
+                if made_shape is None or record.timestamp is None or not spans[2]:
+                    return record, made_shape
+                return record, self._fraction(made_shape, text, spans[2][-1], now)
         for index in self._candidates(text[:1]):
             if index == first or (m := self._plans[index].regex.match(text)) is None:
                 continue
@@ -917,7 +915,8 @@ def _shape(first: int, index: int, text: str, record: Record, spans: _Spans) -> 
         e0, e1 = start + found.start(1), start + found.end(1)
     if len(stamp_spans) > 2 or any(x < 0 for span in stamp_spans for x in span):
         return None
-    a, b = stamp_spans[0] if stamp_spans else _NO_SPAN
-    c, d = stamp_spans[1] if len(stamp_spans) > 1 else _NO_SPAN
-    level = -1 if record.level is None else LEVELS.index(record.level)
-    return (first, index, start, level, c0, c1, e0, e1, a, b, c, d, -1, -1)
+    # The stamp's key: from its first group's start to its last group's end (the
+    # text between two groups holds no digit field a stamp depends on; a change
+    # there only misses the stamp cache).
+    a, z = (stamp_spans[0][0], stamp_spans[-1][1]) if stamp_spans else _NO_SPAN
+    return (first, index, start, record.level, record.format, c0, c1, e0, e1, a, z, -1, -1)
