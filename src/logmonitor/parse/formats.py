@@ -742,10 +742,10 @@ class LineParser:
         first = self._last.get(line.source, 0)
         m = self._plans[first].regex.match(text)
         if m is not None:  # the usual case: the layout of the source's last line
-            made = self._record(line, first, m, now)
+            made = self._record(line, first, m, now, shape)
             if made is not None:
                 record, spans = made
-                if spans is None or not shape:
+                if spans is None:
                     return record, None
                 made_shape = _shape(first, first, text, record, spans)
                 if made_shape is None or record.timestamp is None or not spans[2]:
@@ -754,7 +754,7 @@ class LineParser:
         for index in self._candidates(text[:1]):
             if index == first or (m := self._plans[index].regex.match(text)) is None:
                 continue
-            made = self._record(line, index, m, now)
+            made = self._record(line, index, m, now, False)
             if made is None:
                 continue
             if len(self._last) >= self.max_sources:
@@ -779,10 +779,11 @@ class LineParser:
         return found
 
     def _record(
-        self, line: LogLine, index: int, m: re.Match[str], now: float
+        self, line: LogLine, index: int, m: re.Match[str], now: float, spans: bool
     ) -> tuple[Record, _Spans | None] | None:
-        """The record of a line ``m`` matched, and where its fields are in the text
-        when they are all slices of it; None when the layout's builder declines."""
+        """The record of a line ``m`` matched, and with ``spans``, where its fields are
+        in the text when they are all slices of it; None when the layout's builder
+        declines."""
         plan = self._plans[index]
         layout = plan.layout
         if layout.build is not None:
@@ -839,7 +840,7 @@ class LineParser:
         else:  # a stamp that depends on more than its text (the clock's date)
             stamp = layout.stamp(m, now)
         record = self._finish(line, message, stamp, level, component, layout.name)
-        if not cacheable:
+        if not (spans and cacheable):
             return record, None
         return record, (start, comp_span, tuple(m.span(g) for g in plan.stamp_groups))
 
