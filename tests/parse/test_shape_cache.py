@@ -8,11 +8,13 @@ pattern, then end to end on the Loghub-2k systems with their digits redrawn.
 
 from __future__ import annotations
 
+import calendar
 import random
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -251,8 +253,6 @@ def test_cache_on_equals_cache_off_on_layout_lines(lines: list[tuple[str, str]])
 
 
 def test_a_time_zone_change_reaches_cached_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
-
     if not hasattr(time, "tzset"):
         pytest.skip("time.tzset is POSIX-only")
     texts = [f"2024-01-01 00:00:00.{n}00 INFO a: started {n}" for n in range(1, 5)]
@@ -323,3 +323,73 @@ def test_a_shape_is_kept_from_its_second_line_and_the_first_sightings_are_bounde
     parser.parse_batch(_lines(once, "s"))
     assert len(parser._seen) <= 4
     assert len(parser._seen_old) <= 4
+
+
+ANDROID = "  1702  2395 D WindowManager: x"
+
+
+def _both(now: float) -> tuple[LineParser, LineParser]:
+    return LineParser(FakeClock(now)), LineParser(FakeClock(now), cache_size=0)
+
+
+@pytest.mark.parametrize(
+    ("now", "texts"),
+    [
+        # A date without a year takes the latest year that puts it at most a day
+        # after now: here 22:13:21.500 is past that limit and 22:13:20.500 is not
+        # (within the same whole second's neighbourhood the fraction decides).
+        (1_700_000_000.0, [f"11-15 22:13:21.500{ANDROID}"] * 2 + [f"11-15 22:13:20.500{ANDROID}"]),
+        (1_700_000_000.0, [f"11-15 22:13:20.{n:03d}{ANDROID}" for n in range(0, 1000, 97)]),
+        # Feb 29 at the limit: this year's is past it, and last year had none.
+        (
+            calendar.timegm((2024, 2, 28, 12, 0, 0)),
+            [f"02-29 11:00:00.500{ANDROID}"] * 2 + [f"02-29 12:00:00.500{ANDROID}"],
+        ),
+    ],
+)
+def test_a_fraction_that_decides_a_years_choice_is_not_added_to_a_cached_second(
+    now: float, texts: list[str]
+) -> None:
+    cached, plain = _both(now)
+    assert cached.parse_batch(_lines(texts, "s")) == plain.parse_batch(_lines(texts, "s"))
+
+
+@pytest.mark.parametrize("text", [f"01-02 12:00:00.100{ANDROID}", "Jan  2 12:00:00 host app: x"])
+def test_year_less_stamps_follow_the_clock_into_a_new_year(text: str) -> None:
+    parsers = _both(calendar.timegm((2024, 12, 31, 12, 0, 0)))
+    for parser in parsers:
+        parser.parse_batch(_lines([text] * 3 + ["Jan  3 12:00:00 host app: other shape"], "s"))
+        cast(FakeClock, parser.clock).set(calendar.timegm((2025, 1, 1, 13, 0, 0)))
+    cached, plain = (parser.parse_batch(_lines([text], "s"))[0] for parser in parsers)
+    assert cached == plain
+    assert time.gmtime(cached.timestamp).tm_year == 2025  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-01-01 00:00:00 INFO a: started 1",
+        "081109 203615 148 INFO dfs.DataNode: started 1",
+        "17/06/09 20:10:40 INFO executor.Executor: started 1",
+        "Jan  1 00:00:00 host app[12]: started 1",
+    ],
+)
+def test_a_time_zone_change_reaches_stamps_without_a_fraction(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset is POSIX-only")
+    parsers = _both(NOW)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        for parser in parsers:
+            parser.parse_batch(_lines([text] * 3, "s"))
+        monkeypatch.setenv("TZ", "Asia/Kolkata")
+        time.tzset()
+        cached, plain = (parser.parse_batch(_lines([text], "s"))[0] for parser in parsers)
+        fresh = LineParser(FakeClock(NOW), cache_size=0).parse_batch(_lines([text], "s"))[0]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert cached == plain == fresh

@@ -538,17 +538,19 @@ class LineParser:
         self.cache_size = cache_size
         self._last: dict[str, int] = {}
         self._plans = tuple(_Plan(layout) for layout in self.layouts)
+        # The per-layout stamp caches below hold for one `now` and one local time
+        # zone: a stamp without a year (syslog, Android) takes its year from `now`,
+        # and a process may change TZ (time.tzset) while it runs. They are emptied
+        # when either changes (_stamps_for), at most once a batch.
+        self._stamp_state: tuple[object, ...] = ()
         # The last timestamp text of each layout and what it parsed to.
-        self._stamps: list[tuple[object, float | None]] = [(None, None)] * len(self.layouts)
+        self._stamps: list[tuple[object, float | None]] = []
         # The shape cache's own, by the stamp's text from its first group to its last:
         # the last stamp of each layout, and the last whole second of each layout
-        # whose stamps end in a fraction (see _fraction), parsed. The seconds are
-        # keyed by the local zone's offset too, as parse_iso's own cache is: a
-        # process may change TZ (time.tzset) while it runs.
-        self._shape_stamps: list[tuple[object, float | None]] = [(None, None)] * len(self.layouts)
-        self._seconds: list[tuple[object, int | None, float | None]] = [(None, None, None)] * len(
-            self.layouts
-        )
+        # whose stamps end in a fraction (see _fraction), parsed.
+        self._shape_stamps: list[tuple[object, float | None]] = []
+        self._seconds: list[tuple[object, float | None]] = []
+        self._stamps_for(0.0)
         # First character -> the layouts a line starting with it can match (bounded:
         # only ASCII characters are kept, the rest are rare and computed each time).
         self._by_first: dict[str, tuple[int, ...]] = {}
@@ -566,16 +568,16 @@ class LineParser:
 
     def parse_batch(self, lines: Sequence[LogLine]) -> list[Record]:
         now = self.clock.now()
+        self._stamps_for(now)
         if not self._use_shapes:
-            parse = self.parse
-            return [parse(line, now) for line in lines]
+            parse = self._parse_full
+            return [parse(line, now, False)[0] for line in lines]
         out: list[Record] = []
         append = out.append
         get = self._shapes.get
         last = self._last.get
         stamps = self._shape_stamps
         seconds = self._seconds
-        zone = _time.timezone
         fold = DIGIT_FOLD
         make = _record
         for line in lines:
@@ -598,15 +600,15 @@ class LineParser:
                 # is cached per layout, the fraction added to it.
                 second = text[a:f]
                 known = seconds[index]
-                if known[0] == second and known[1] == zone:
-                    base = known[2]
+                if known[0] == second:
+                    base = known[1]
                 else:
                     whole = self._whole_second(index, text, f, z, now)
-                    if whole is _MISS:  # cannot happen with digit-blind layouts
+                    if whole is _MISS:  # the second a year-less date's year turns on
                         append(self.parse(line, now))
                         continue
                     base = cast("float | None", whole)
-                    seconds[index] = (second, zone, base)
+                    seconds[index] = (second, base)
                 stamp = None if base is None else base + int(text[f:z]) / scale
             elif a < 0:
                 stamp = None
@@ -643,10 +645,31 @@ class LineParser:
         self._keep(key, entry)
         return entry
 
-    def _whole_second(self, index: int, text: str, f: int, end: int, now: float) -> object:
+    def _stamps_for(self, now: float) -> None:
+        """Empty the per-layout stamp caches if ``now`` or the local time zone changed
+        since they were filled."""
+        state = (now, _time.timezone, _time.altzone, _time.tzname)
+        if state != self._stamp_state:
+            self._stamp_state = state
+            self._stamps = [(None, None)] * len(self.layouts)
+            self._shape_stamps = [(None, None)] * len(self.layouts)
+            self._seconds = [(None, None)] * len(self.layouts)
+
+    def _zeroed(self, index: int, text: str, f: int, end: int, now: float) -> object:
         """The stamp of ``text`` with its fraction digits ``text[f:end]`` zeroed."""
         m = self._plans[index].regex.match(f"{text[:f]}{'0' * (end - f)}{text[end:]}")
         return _MISS if m is None else self.layouts[index].stamp(m, now)
+
+    def _whole_second(self, index: int, text: str, f: int, end: int, now: float) -> object:
+        """The whole second every stamp of ``text[:f]`` adds its fraction to; _MISS
+        when the fraction itself can change the stamp's date: a stamp without a year
+        takes the latest year that puts it no more than a day after ``now``, so within
+        a second of that limit the fraction decides. Such a second parses the same
+        with ``now`` a second earlier only when it is clear of the limit."""
+        whole = self._zeroed(index, text, f, end, now)
+        if whole is _MISS or whole != self._zeroed(index, text, f, end, now - 1.0):
+            return _MISS
+        return whole
 
     def _fraction(self, shape: Shape, text: str, last: tuple[int, int], now: float) -> Shape:
         """``shape`` with the place of its stamp's fraction of a second (``f``, ``scale``)
@@ -672,7 +695,7 @@ class LineParser:
         if verdict is None:
             nines = f"{text[:f]}{'9' * n}{text[end:]}"
             m = self._plans[index].regex.match(nines)
-            whole = self._whole_second(index, text, f, end, now)
+            whole = self._zeroed(index, text, f, end, now)
             verdict = (
                 m is not None
                 and isinstance(whole, float)
@@ -717,6 +740,7 @@ class LineParser:
 
     def parse(self, line: LogLine, now: float) -> Record:
         """Parse one line (no shape cache)."""
+        self._stamps_for(now)
         return self._parse_full(line, now, False)[0]
 
     def _parse_full(self, line: LogLine, now: float, shape: bool) -> tuple[Record, Shape | None]:
