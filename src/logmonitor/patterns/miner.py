@@ -69,7 +69,7 @@ from ..shapes import DIGIT_FOLD, rotate
 from . import snapshot
 from .drain3 import Drain3Miner
 from .families import Change, Families, _Family, _Template
-from .masking import VARIABLE, WILDCARD, param_places, split_units
+from .masking import VARIABLE, WILDCARD, Place, param_places, read, split_units
 
 __all__ = ["Drain3Miner", "Miner", "TemplateMiner"]
 
@@ -110,6 +110,33 @@ def _slice(start: int, stop: int) -> slice:
     return found
 
 
+def _reader(
+    places: Sequence[Place], parts: Sequence[str]
+) -> tuple[Callable[[list[str]], Any], tuple[Place, ...]]:
+    """How ``_mine`` reads the params at ``places`` from ``VARIABLE.split(message)``
+    (``parts``, of one message of the shape: all have as many): a getter of the
+    params (of the one param, when there is one), and the places of the params that
+    are not one whole value. The getter takes the
+    parts followed by those params (:func:`.masking.read`, which slices the parts
+    as ``message[start:end]`` would): a whole value is its part, and needs neither the
+    parts' offsets in the message nor a slice."""
+    order: list[int] = []
+    odd: list[Place] = []
+    for place in places:
+        first, start, last, end = place
+        if first % 2 and start == end == 0 and last == first + 1:
+            order.append(first)  # value (first - 1) // 2, all of it
+        else:
+            order.append(len(parts) + len(odd))
+            odd.append(place)
+    pick = itemgetter(*order) if order else _no_params  # one: a str, not a tuple
+    return pick, tuple(odd)
+
+
+def _no_params(parts: list[str]) -> tuple[str, ...]:
+    return ()
+
+
 class TemplateMiner(Families):
     """LogMonitor's template miner (the module docstring explains the algorithm).
 
@@ -140,7 +167,7 @@ class TemplateMiner(Families):
         self._fast: dict[bytes, tuple[Any, ...]] = {}
         self._fast_old: dict[bytes, tuple[Any, ...]] = {}
         # Masked message -> (template, version, param places, digit places, plain?,
-        # volatile?): see _mine.
+        # volatile?, param reader): see _mine and _reader.
         self._shapes: dict[str | tuple[str, ...], tuple[Any, ...]] = {}
         self._shapes_old: dict[str | tuple[str, ...], tuple[Any, ...]] = {}
         # Bumped when the shape cache drops its old generation. A fast entry holds
@@ -244,13 +271,13 @@ class TemplateMiner(Families):
             family = template.family
             places = param_places(units, parts, family.variable, family.affixes, template.gaps)
             volatile = any(_LETTER.search(v) for v in parts[1::2])
-            shape = (template, template.version, *places, volatile)
+            shape = (template, template.version, *places, volatile, _reader(places[0], parts))
             if cacheable:
                 if len(self._shapes) >= self.cache_size:
                     rotate(self._shapes, self._shapes_old)
                     self._epoch += 1
                 self._shapes[shape_key] = shape
-        template, _, places, checks, plain, volatile = shape
+        template, _, places, checks, plain, volatile, reader = shape
         template.last = batch
         if cacheable and not volatile:
             if entry is not None and (entry[0].version != entry[1] or entry[7] != self._epoch):
@@ -277,9 +304,11 @@ class TemplateMiner(Families):
                 self._remember(key, _SEEN)
         if plain:  # each param is one masked value, in order
             return _match(template.id, template.text, change, tuple(parts[1::2]))
-        starts = [0, *accumulate(map(len, parts))]
-        params = tuple(message[starts[a] + i : starts[b] + j] for a, i, b, j in places)
-        return _match(template.id, template.text, change, params)
+        pick, odd = reader
+        if odd:  # the params that are not one whole value, after the parts
+            parts += [read(parts, place) for place in odd]
+        params = pick(parts)
+        return _match(template.id, template.text, change, (params,) if len(places) == 1 else params)
 
     def _remember(self, key: bytes, entry: tuple[Any, ...]) -> None:
         if len(self._fast) >= self.cache_size:
