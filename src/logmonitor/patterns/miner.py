@@ -16,7 +16,13 @@ How a message is mined:
    the params. Most lines of a log repeat an earlier line's shape up to its numbers.
 2. **Shape.** Otherwise the message is masked (:mod:`.masking`: one regular
    expression for numbers, hex, UUIDs, IPs) and the masked text is looked up in a
-   second cache.
+   second cache. The params are read from the split: one ``itemgetter``, made with
+   the shape, takes each param that is one whole value; only the others (a value
+   with text kept around it, a date in words) are sliced out of the parts. About a
+   fifth of the benchmark's lines come here: a number whose width changes (an IP
+   address, a counter) makes a new digit-folded key, and hex values (volatile
+   shapes) keep a shape out of the fast cache. The regular expression is about
+   half of their cost (``docs/miner.md`` tells why no third cache answers them).
 3. **Families.** A new shape is cut into units (:func:`.masking.split_units`, which
    also makes lists, dates and sizes one unit and sets optional bracketed values
    aside) and compared with the *families* of its length: templates that agree on
@@ -245,10 +251,11 @@ class TemplateMiner(Families):
         """A message the fast cache could not answer (``entry`` is what it held).
 
         The shape path is one ``VARIABLE.split``, one lookup of the masked message,
-        and the params read from the split. A digit-folded key of a known shape gets
-        a marker the first time and a fast entry the second; keys of a new shape,
-        and of a *volatile* one (its values hold letters: hex ids, UUIDs), get
-        neither: they rarely repeat, and would only push useful entries out."""
+        and the params read from the split (:func:`_reader`). A digit-folded key of
+        a known shape gets a marker the first time and a fast entry the second; keys
+        of a new shape, and of a *volatile* one (its values hold letters: hex ids,
+        UUIDs), get neither: they rarely repeat, and would only push useful entries
+        out."""
         if entry is None:
             entry = self._fast_old.get(key)
             if entry is not None and entry[0].version == entry[1] and entry[7] == self._epoch:
@@ -257,12 +264,11 @@ class TemplateMiner(Families):
                     self._remember(key, entry)
                     return self._from_entry(entry, message, batch)
         parts = VARIABLE.split(message)
-        masked = W.join(parts[::2])
+        texts = parts[::2]
+        masked = W.join(texts)
         # A literal "<*>" in the message would make two splits look alike.
-        shape_key: str | tuple[str, ...] = tuple(parts[::2]) if W in message else masked
-        shape = self._shapes.get(shape_key)
-        if shape is None:
-            shape = self._shapes_old.get(shape_key)
+        shape_key: str | tuple[str, ...] = tuple(texts) if W in message else masked
+        shape = self._shapes.get(shape_key) or self._shapes_old.get(shape_key)
         change: Change = "unchanged"
         cacheable = len(message) <= _MAX_CACHED_LENGTH
         known = shape is not None  # a shape seen before: its lines may well repeat
