@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 import random
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -15,6 +16,7 @@ from logmonitor.patterns import drain3, masking, miner, snapshot
 from logmonitor.patterns.masking import (
     DIGIT_FOLD,
     VARIABLE,
+    VARIABLE_REFERENCE,
     WILDCARD,
     affix,
     mask,
@@ -60,6 +62,52 @@ def test_messages_that_differ_only_in_digits_split_alike(text: str, rng: random.
     assert text.encode().translate(DIGIT_FOLD) == other.encode().translate(DIGIT_FOLD)
     a, b = VARIABLE.split(text), VARIABLE.split(other)
     assert [len(p) for p in a] == [len(p) for p in b]
+
+
+# Every character class VARIABLE tells apart, and neighbours of each: digits, hex
+# letters (both cases), x, the separators, '-', '_', other letters, a non-ASCII letter
+# and digit (both word characters), spaces, a newline (which '.' does not match).
+_VALUE_ALPHABET = "0123456789abcdefABCDEFxX.:,/-_ gGz\u00e9\u0663\n<*>"
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.text(alphabet=_VALUE_ALPHABET, max_size=48))
+def test_variable_splits_as_its_reference(text: str) -> None:
+    """VARIABLE is VARIABLE_REFERENCE rewritten to start with a character class."""
+    assert VARIABLE.split(text) == VARIABLE_REFERENCE.split(text)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(max_size=60))
+def test_variable_splits_any_text_as_its_reference(text: str) -> None:
+    assert VARIABLE.split(text) == VARIABLE_REFERENCE.split(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "5",
+        "-5",
+        "--5 -a5 a-5 _5 \u00e95 \u06635 5\u00e9 5_",
+        "12345.6 1234.5 12345678.5 -12345.6 0x1f 0xg 1x1 00x1 9b04807 9b0480 abcde abcd1",
+        "123e4567-e89b-12d3-a456-426614174000 123e4567-e89b-12d3-a456-42661417400",
+        "deadbeef-1 deadbeefg abcdefab-abcd-abcd-abcd-abcdefabcdef",
+        "\n1\n-1 .1 1. 1..2 1.2.3.4:80/x 07:57:30 2005/07/01,2",
+        "<*>1 1<*> x<*>0x1f",
+    ],
+)
+def test_variable_splits_edge_cases_as_its_reference(text: str) -> None:
+    assert VARIABLE.split(text) == VARIABLE_REFERENCE.split(text)
+
+
+def test_variable_splits_loghub_as_its_reference(shared_data: Path) -> None:
+    lines = 0
+    for path in sorted((shared_data / "loghub-2k").glob("*/*_2k.log")):
+        for text in path.read_text(encoding="utf-8", errors="surrogateescape").splitlines():
+            assert VARIABLE.split(text) == VARIABLE_REFERENCE.split(text), text
+            lines += 1
+    assert lines >= 16 * 2000
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import random
 import re
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 from logmonitor import FakeClock
 from logmonitor.parse.formats import LineParser
+from logmonitor.patterns.masking import VARIABLE, WILDCARD, read
 from logmonitor.patterns.miner import TemplateMiner
 from logmonitor.records import LogLine, Match, Record
 
@@ -49,8 +51,8 @@ def _view(matches: list[Match]) -> list[tuple[object, ...]]:
     return [(m.template_id, m.template, m.change, m.params) for m in matches]
 
 
-def test_cache_on_equals_cache_off_on_loghub(shared_data: Path) -> None:
-    rng = random.Random(3)
+def _loghub_records(shared_data: Path, rng: random.Random) -> list[Record]:
+    """Every Loghub-2k line, parsed, then each again with its values redrawn."""
     parser = LineParser(FakeClock(1_700_000_000.0))
     records: list[Record] = []
     for system in SYSTEMS:
@@ -59,6 +61,40 @@ def test_cache_on_equals_cache_off_on_loghub(shared_data: Path) -> None:
         texts += [_redraw(t, rng) for t in texts]
         lines = [LogLine(system, system, t, 0, 0, n, 0.0) for n, t in enumerate(texts, 1)]
         records += parser.parse_batch(lines)
+    return records
+
+
+def test_the_shape_path_reads_params_as_slices_of_the_message(shared_data: Path) -> None:
+    """The shape path reads a param that is one whole value as its part of the split,
+    and any other with masking.read; both must give the slice of the message between
+    the param's places, as the fast path takes it."""
+    records = _loghub_records(shared_data, random.Random(5))
+    miner = TemplateMiner(cache_size=1 << 17)  # keeps every shape
+    for n in range(0, len(records), 1000):
+        miner.add_batch(records[n : n + 1000])
+    checked = read_apart = 0
+    for record in records:
+        message = record.message
+        parts = VARIABLE.split(message)
+        key = tuple(parts[::2]) if WILDCARD in message else WILDCARD.join(parts[::2])
+        shape = miner._shapes.get(key) or miner._shapes_old.get(key)
+        if shape is None:  # a message too long to be cached
+            continue
+        checked += 1
+        places = shape[2]
+        starts = [0, *accumulate(map(len, parts))]
+        sliced = tuple(message[starts[a] + i : starts[b] + j] for a, i, b, j in places)
+        pick, odd = shape[6]
+        params = pick([*parts, *(read(parts, place) for place in odd)])
+        assert ((params,) if len(places) == 1 else params) == sliced, message
+        read_apart += bool(odd)
+    assert checked > len(records) * 0.99
+    assert read_apart > 1000
+
+
+def test_cache_on_equals_cache_off_on_loghub(shared_data: Path) -> None:
+    rng = random.Random(3)
+    records = _loghub_records(shared_data, rng)
     # Systems interleaved in runs, then the whole again: the second pass is served by
     # the caches.
     runs = [records[i : i + 300] for i in range(0, len(records), 300)]

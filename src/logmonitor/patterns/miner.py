@@ -16,7 +16,13 @@ How a message is mined:
    the params. Most lines of a log repeat an earlier line's shape up to its numbers.
 2. **Shape.** Otherwise the message is masked (:mod:`.masking`: one regular
    expression for numbers, hex, UUIDs, IPs) and the masked text is looked up in a
-   second cache.
+   second cache. The params are read from the split: one ``itemgetter``, made with
+   the shape, takes each param that is one whole value; only the others (a value
+   with text kept around it, a date in words) are sliced out of the parts. About a
+   fifth of the benchmark's lines come here: a number whose width changes (an IP
+   address, a counter) makes a new digit-folded key, and hex values (volatile
+   shapes) keep a shape out of the fast cache. The regular expression is about
+   half of their cost (``docs/miner.md`` tells why no third cache answers them).
 3. **Families.** A new shape is cut into units (:func:`.masking.split_units`, which
    also makes lists, dates and sizes one unit and sets optional bracketed values
    aside) and compared with the *families* of its length: templates that agree on
@@ -69,7 +75,7 @@ from ..shapes import DIGIT_FOLD, rotate
 from . import snapshot
 from .drain3 import Drain3Miner
 from .families import Change, Families, _Family, _Template
-from .masking import VARIABLE, WILDCARD, param_places, split_units
+from .masking import VARIABLE, WILDCARD, Place, param_places, read, split_units
 
 __all__ = ["Drain3Miner", "Miner", "TemplateMiner"]
 
@@ -110,6 +116,33 @@ def _slice(start: int, stop: int) -> slice:
     return found
 
 
+def _reader(
+    places: Sequence[Place], parts: Sequence[str]
+) -> tuple[Callable[[list[str]], Any], tuple[Place, ...]]:
+    """How ``_mine`` reads the params at ``places`` from ``VARIABLE.split(message)``
+    (``parts``, of one message of the shape: all have as many): a getter of the
+    params (of the one param, when there is one), and the places of the params that
+    are not one whole value. The getter takes the
+    parts followed by those params (:func:`.masking.read`, which slices the parts
+    as ``message[start:end]`` would): a whole value is its part, and needs neither the
+    parts' offsets in the message nor a slice."""
+    order: list[int] = []
+    odd: list[Place] = []
+    for place in places:
+        first, start, last, end = place
+        if first % 2 and start == end == 0 and last == first + 1:
+            order.append(first)  # value (first - 1) // 2, all of it
+        else:
+            order.append(len(parts) + len(odd))
+            odd.append(place)
+    pick = itemgetter(*order) if order else _no_params  # one: a str, not a tuple
+    return pick, tuple(odd)
+
+
+def _no_params(parts: list[str]) -> tuple[str, ...]:
+    return ()
+
+
 class TemplateMiner(Families):
     """LogMonitor's template miner (the module docstring explains the algorithm).
 
@@ -140,7 +173,7 @@ class TemplateMiner(Families):
         self._fast: dict[bytes, tuple[Any, ...]] = {}
         self._fast_old: dict[bytes, tuple[Any, ...]] = {}
         # Masked message -> (template, version, param places, digit places, plain?,
-        # volatile?): see _mine.
+        # volatile?, param reader): see _mine and _reader.
         self._shapes: dict[str | tuple[str, ...], tuple[Any, ...]] = {}
         self._shapes_old: dict[str | tuple[str, ...], tuple[Any, ...]] = {}
         # Bumped when the shape cache drops its old generation. A fast entry holds
@@ -218,10 +251,11 @@ class TemplateMiner(Families):
         """A message the fast cache could not answer (``entry`` is what it held).
 
         The shape path is one ``VARIABLE.split``, one lookup of the masked message,
-        and the params read from the split. A digit-folded key of a known shape gets
-        a marker the first time and a fast entry the second; keys of a new shape,
-        and of a *volatile* one (its values hold letters: hex ids, UUIDs), get
-        neither: they rarely repeat, and would only push useful entries out."""
+        and the params read from the split (:func:`_reader`). A digit-folded key of
+        a known shape gets a marker the first time and a fast entry the second; keys
+        of a new shape, and of a *volatile* one (its values hold letters: hex ids,
+        UUIDs), get neither: they rarely repeat, and would only push useful entries
+        out."""
         if entry is None:
             entry = self._fast_old.get(key)
             if entry is not None and entry[0].version == entry[1] and entry[7] == self._epoch:
@@ -230,12 +264,11 @@ class TemplateMiner(Families):
                     self._remember(key, entry)
                     return self._from_entry(entry, message, batch)
         parts = VARIABLE.split(message)
-        masked = W.join(parts[::2])
+        texts = parts[::2]
+        masked = W.join(texts)
         # A literal "<*>" in the message would make two splits look alike.
-        shape_key: str | tuple[str, ...] = tuple(parts[::2]) if W in message else masked
-        shape = self._shapes.get(shape_key)
-        if shape is None:
-            shape = self._shapes_old.get(shape_key)
+        shape_key: str | tuple[str, ...] = tuple(texts) if W in message else masked
+        shape = self._shapes.get(shape_key) or self._shapes_old.get(shape_key)
         change: Change = "unchanged"
         cacheable = len(message) <= _MAX_CACHED_LENGTH
         known = shape is not None  # a shape seen before: its lines may well repeat
@@ -244,13 +277,13 @@ class TemplateMiner(Families):
             family = template.family
             places = param_places(units, parts, family.variable, family.affixes, template.gaps)
             volatile = any(_LETTER.search(v) for v in parts[1::2])
-            shape = (template, template.version, *places, volatile)
+            shape = (template, template.version, *places, volatile, _reader(places[0], parts))
             if cacheable:
                 if len(self._shapes) >= self.cache_size:
                     rotate(self._shapes, self._shapes_old)
                     self._epoch += 1
                 self._shapes[shape_key] = shape
-        template, _, places, checks, plain, volatile = shape
+        template, _, places, checks, plain, volatile, reader = shape
         template.last = batch
         if cacheable and not volatile:
             if entry is not None and (entry[0].version != entry[1] or entry[7] != self._epoch):
@@ -277,9 +310,11 @@ class TemplateMiner(Families):
                 self._remember(key, _SEEN)
         if plain:  # each param is one masked value, in order
             return _match(template.id, template.text, change, tuple(parts[1::2]))
-        starts = [0, *accumulate(map(len, parts))]
-        params = tuple(message[starts[a] + i : starts[b] + j] for a, i, b, j in places)
-        return _match(template.id, template.text, change, params)
+        pick, odd = reader
+        if odd:  # the params that are not one whole value, after the parts
+            parts += [read(parts, place) for place in odd]
+        params = pick(parts)
+        return _match(template.id, template.text, change, (params,) if len(places) == 1 else params)
 
     def _remember(self, key: bytes, entry: tuple[Any, ...]) -> None:
         if len(self._fast) >= self.cache_size:
