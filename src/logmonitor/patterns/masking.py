@@ -95,7 +95,7 @@ VARIABLE = re.compile(
     re.VERBOSE,
 )
 """What is a value, as this regular expression reads it at each position, from left
-to right: a character ``c`` in ``[-0-9a-fA-F]`` that no letter or digit precedes,
+to right: a character ``c`` in ``[-0-9a-fA-F]`` that no ASCII letter or digit precedes,
 then
 
 * a run of five or more hex characters: a UUID; or eight or more, followed by no word

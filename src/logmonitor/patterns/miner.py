@@ -18,7 +18,8 @@ How a message is mined:
    expression for numbers, hex, UUIDs, IPs) and the masked text is looked up in a
    second cache. The params are read from the split: one ``itemgetter``, made with
    the shape, takes each param that is one whole value; only the others (a value
-   with text kept around it, a date in words) are sliced out of the parts. About a
+   with text kept around it, a date in words, a word at a variable position, a
+   param over several parts, an empty optional gap) are read from the parts. About a
    fifth of the benchmark's lines come here: a number whose width changes (an IP
    address, a counter) makes a new digit-folded key, and hex values (volatile
    shapes) keep a shape out of the fast cache. The regular expression is about
