@@ -234,9 +234,11 @@ def evaluate(
     else:
         replay.windows = WindowCounter(window_seconds, grace=0.0)
         replay.window_seconds = window_seconds
-    replay.ensemble = ensemble or default_ensemble(
-        alert_threshold, mode, template_text=replay.miner.template
-    )
+    if ensemble is None:
+        ensemble = default_ensemble(alert_threshold, mode, template_text=replay.miner.template)
+        # Explanations are kept only with the verdicts: then for every swept threshold.
+        ensemble.explain_from = min(*thresholds, alert_threshold) if keep_verdicts else math.inf
+    replay.ensemble = ensemble
     if train_fraction > 0:
         first, last = _time_range(path, replay.parser)
         replay.cutoff = first + train_fraction * (last - first)

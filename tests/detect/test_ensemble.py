@@ -101,3 +101,29 @@ def test_bad_ensembles_and_states_are_refused() -> None:
     state["members"][0]["state"]["kind"] = "mystery"
     with pytest.raises(StateError, match="unknown detector"):
         Ensemble.from_state(state)
+
+
+def test_deviations_are_gathered_only_from_explain_from() -> None:
+    calm = [Window("a", 0, 1, ((1, 3),), 3, 0)] * 50
+    odd = [Window("a", 0, 1, ((1, 3), (7, 1)), 4, 1)]
+    quiet = [Window("a", 0, 1, ((1, 3),), 3, 0)]
+    ensemble = Ensemble([Member(NoveltyDetector(warmup_windows=2))], threshold=0.5)
+    ensemble.process(calm)
+    [alerting] = ensemble.evaluate(odd)
+    [below] = ensemble.evaluate(quiet)
+    assert alerting.score >= 0.5
+    assert alerting.explanation.deviations
+    assert below.score < 0.5
+    assert below.explanation.deviations == ()
+    assert below.explanation.scores == below.scores  # the rest is still there
+    ensemble.explain_from = 0.0
+    [odd_again] = ensemble.evaluate(odd)
+    assert odd_again.explanation == alerting.explanation
+    # Unless set, it follows the threshold (a restart may load another threshold).
+    ensemble = Ensemble([Member(NoveltyDetector(warmup_windows=2))], threshold=0.9)
+    ensemble.process(calm)
+    ensemble.threshold = 0.5
+    assert ensemble.explain_from == 0.5
+    assert ensemble.evaluate(odd)[0].explanation.deviations
+    with pytest.raises(ConfigError, match="explain_from"):
+        Ensemble([Member(NoveltyDetector())], explain_from=-1.0)

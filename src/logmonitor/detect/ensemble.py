@@ -6,7 +6,10 @@ members that are ready (``combine="max"``: one detector that is sure is enough,
 which is what an operator wants from "new error template" or "source went
 silent"), or their weighted mean (``combine="mean"``: members must agree). The
 verdict is compared with ``threshold`` and carries every member's score and an
-:class:`~logmonitor.detect.explain.Explanation`.
+:class:`~logmonitor.detect.explain.Explanation`. The detectors' deviations, the
+costly part of an explanation, are gathered only for verdicts at or above
+``explain_from`` (the threshold unless given): below it nothing alerts, and the
+explanation holds the scores, who fired, the new templates and the samples.
 
 Learning: frequency baselines (novelty, rate) learn every window by default,
 because a rare event stays rare however often it is counted and an anomaly that
@@ -70,7 +73,8 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One window's combined score, each ready member's score and the explanation."""
+    """One window's combined score, each ready member's score and the explanation
+    (without deviations when the score is below the ensemble's ``explain_from``)."""
 
     window: Window
     score: float
@@ -106,6 +110,7 @@ class Ensemble:
         threshold: float = 0.5,
         combine: Combine = "max",
         template_text: Callable[[int], str | None] | None = None,
+        explain_from: float | None = None,
     ) -> None:
         if not members:
             raise ConfigError("an ensemble needs at least one member detector")
@@ -125,6 +130,23 @@ class Ensemble:
         self.threshold = threshold
         self.combine: Combine = combine
         self.template_text = template_text
+        # Scores from which a verdict's explanation gathers the detectors' deviations;
+        # None: the threshold, whatever it is later set to.
+        self._explain_from: float | None = None
+        if explain_from is not None:
+            self.explain_from = explain_from
+
+    @property
+    def explain_from(self) -> float:
+        """The score from which a verdict's explanation gathers the detectors'
+        deviations: ``threshold`` unless set."""
+        return self.threshold if self._explain_from is None else self._explain_from
+
+    @explain_from.setter
+    def explain_from(self, value: float) -> None:
+        if not value >= 0.0:
+            raise ConfigError(f"explain_from must be 0 or more, got {value}")
+        self._explain_from = value
 
     @property
     def ready(self) -> bool:
@@ -145,6 +167,7 @@ class Ensemble:
         ready = [m for m in self.members if m.detector.ready]
         per_member = [m.detector.score(windows) for m in ready]
         verdicts = []
+        explain_from = self.explain_from
         for i, window in enumerate(windows):
             scores = {m.detector.name: s[i] for m, s in zip(ready, per_member, strict=True)}
             weighted = [m.weight * s[i] for m, s in zip(ready, per_member, strict=True)]
@@ -156,14 +179,17 @@ class Ensemble:
                 score = sum(weighted) / sum(m.weight for m in ready)
             score = min(1.0, max(0.0, score))
             verdicts.append(
-                Verdict(window, score, tuple(scores.items()), self._explain(window, score, scores),
+                Verdict(window, score, tuple(scores.items()),
+                        self._explain(window, score, scores, score >= explain_from),
                         ready=bool(ready))
             )  # fmt: skip
         return verdicts
 
-    def _explain(self, window: Window, score: float, scores: dict[str, float]) -> Explanation:
+    def _explain(
+        self, window: Window, score: float, scores: dict[str, float], deviate: bool
+    ) -> Explanation:
         deviations: list[Deviation] = []
-        for member in self.members:
+        for member in self.members if deviate else ():
             method = getattr(member.detector, "deviations", None)
             if method is not None and member.detector.ready:
                 deviations.extend(method(window, 5))
