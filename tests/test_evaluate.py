@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from logmonitor.detect.ensemble import Ensemble, Member
+from logmonitor.detect.novelty import NoveltyDetector
 from logmonitor.errors import ConfigError
 from logmonitor.evaluate import evaluate, load_session_labels
 
@@ -167,3 +169,28 @@ def test_bad_arguments_raise_config_errors(
         evaluate(log, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="does not exist"):
         evaluate(tmp_path / "nope.log", line_labels=True)
+
+
+def test_kept_verdicts_of_a_given_ensemble_are_explained_at_every_swept_threshold(
+    tmp_path: Path,
+) -> None:
+    lines, labels = [], []
+    for n in range(400):
+        odd = n % 40 == 39
+        last = "PacketResponder failed for" if odd else "PacketResponder terminating for"
+        for t, msg in enumerate(("Receiving block", "Received block", last)):
+            second = 3 * n + t
+            stamp = f"2024-01-01 {second // 3600:02d}:{second % 3600 // 60:02d}:{second % 60:02d}"
+            lines.append(f"{stamp} INFO dfs {msg} blk_{n}")
+        labels.append(f"blk_{n},{'Anomaly' if odd else 'Normal'}")
+    log, label_file = tmp_path / "log.txt", tmp_path / "labels.csv"
+    log.write_text("\n".join(lines) + "\n")
+    label_file.write_text("BlockId,Label\n" + "\n".join(labels) + "\n")
+    ensemble = Ensemble([Member(NoveltyDetector(warmup_windows=5))], threshold=0.95)
+    result = evaluate(
+        log, labels=label_file, session_id=BLOCK, thresholds=(0.3,), ensemble=ensemble,
+        keep_verdicts=True,
+    )  # fmt: skip
+    alerting = [v.verdict for v in result.verdicts if v.verdict.score >= 0.3]
+    assert any(v.score < 0.95 for v in alerting)
+    assert all(v.explanation.deviations for v in alerting)

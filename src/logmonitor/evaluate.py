@@ -205,7 +205,10 @@ def evaluate(
 
     Give either ``labels`` with ``session_id`` (session windows) or
     ``line_labels=True`` (time windows of ``window_seconds``). ``ensemble``
-    defaults to :func:`~logmonitor.detect.ensemble.default_ensemble` for the mode.
+    defaults to :func:`~logmonitor.detect.ensemble.default_ensemble` for the mode; a
+    given one is trained by the replay, and with ``keep_verdicts`` its
+    ``explain_from`` is lowered to the lowest of ``thresholds``, so that every kept
+    verdict that alerts at one of them carries its deviations.
     Raises :class:`~logmonitor.errors.ConfigError` for bad arguments or files.
     """
     path = Path(log)
@@ -238,6 +241,8 @@ def evaluate(
         ensemble = default_ensemble(alert_threshold, mode, template_text=replay.miner.template)
         # Explanations are kept only with the verdicts: then for every swept threshold.
         ensemble.explain_from = min(*thresholds, alert_threshold) if keep_verdicts else math.inf
+    elif keep_verdicts and ensemble.explain_from > min(thresholds):
+        ensemble.explain_from = min(thresholds)  # the replay trains it anyway
     replay.ensemble = ensemble
     if train_fraction > 0:
         first, last = _time_range(path, replay.parser)
