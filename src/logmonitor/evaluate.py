@@ -239,10 +239,10 @@ def evaluate(
         replay.window_seconds = window_seconds
     if ensemble is None:
         ensemble = default_ensemble(alert_threshold, mode, template_text=replay.miner.template)
-        # Explanations are kept only with the verdicts: then for every swept threshold.
-        ensemble.explain_from = min(*thresholds, alert_threshold) if keep_verdicts else math.inf
-    elif keep_verdicts and ensemble.explain_from > min(thresholds):
-        ensemble.explain_from = min(thresholds)  # the replay trains it anyway
+        if not keep_verdicts:
+            ensemble.explain_from = math.inf  # explanations are kept only with verdicts
+    if keep_verdicts:  # explained at every swept threshold (a given one is trained anyway)
+        ensemble.explain_from = min(ensemble.explain_from, *thresholds)
     replay.ensemble = ensemble
     if train_fraction > 0:
         first, last = _time_range(path, replay.parser)

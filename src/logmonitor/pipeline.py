@@ -437,12 +437,7 @@ class Pipeline:
             for v in verdicts
         )
         scores = [Score(v.window, v.score, v.detector) for v in verdicts]
-        threshold = self.policy.threshold
-        return self.policy.evaluate(
-            scores,
-            now,
-            [v.explanation.to_dict() if v.score >= threshold else None for v in verdicts],
-        )
+        return self.policy.evaluate(scores, now, [v.explanation.to_dict() for v in verdicts])
 
     # ------------------------------------------------------------- housekeeping
 

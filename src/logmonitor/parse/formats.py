@@ -501,7 +501,7 @@ Shape = tuple[Any, ...]
 # span, the spans of the stamp groups.
 _Spans = tuple[int, tuple[int, int], tuple[tuple[int, int], ...]]
 _NO_SPAN = (-1, -1)
-_MISS = object()  # _stamp_of_shape: the layout did not match after all
+_MISS = object()  # no stamp to cache: the layout did not match, or see _whole_second
 
 
 class LineParser:
@@ -655,10 +655,14 @@ class LineParser:
             self._shape_stamps = [(None, None)] * len(self.layouts)
             self._seconds = [(None, None)] * len(self.layouts)
 
+    def _stamp_of(self, index: int, text: str, now: float) -> object:
+        """The stamp layout ``index`` reads from ``text``; _MISS if it does not match."""
+        m = self._plans[index].regex.match(text)
+        return _MISS if m is None else self.layouts[index].stamp(m, now)
+
     def _zeroed(self, index: int, text: str, f: int, end: int, now: float) -> object:
         """The stamp of ``text`` with its fraction digits ``text[f:end]`` zeroed."""
-        m = self._plans[index].regex.match(f"{text[:f]}{'0' * (end - f)}{text[end:]}")
-        return _MISS if m is None else self.layouts[index].stamp(m, now)
+        return self._stamp_of(index, f"{text[:f]}{'0' * (end - f)}{text[end:]}", now)
 
     def _whole_second(self, index: int, text: str, f: int, end: int, now: float) -> object:
         """The whole second every stamp of ``text[:f]`` adds its fraction to; _MISS
@@ -693,25 +697,18 @@ class LineParser:
         place = (index, shape[9] != lo, f - lo, n)
         verdict = self._fractions.get(place)
         if verdict is None:
-            nines = f"{text[:f]}{'9' * n}{text[end:]}"
-            m = self._plans[index].regex.match(nines)
+            nines = self._stamp_of(index, f"{text[:f]}{'9' * n}{text[end:]}", now)
             whole = self._zeroed(index, text, f, end, now)
-            verdict = (
-                m is not None
-                and isinstance(whole, float)
-                and self.layouts[index].stamp(m, now) == whole + (scale - 1) / scale
-            )
+            verdict = isinstance(whole, float) and nines == whole + (scale - 1) / scale
             if len(self._fractions) >= 1024:  # bounded: layouts x stamp places
                 self._fractions.clear()
             self._fractions[place] = verdict
         return (*shape[:11], f, scale) if verdict else shape
 
     def _stamp_of_shape(self, index: int, text: str, key: object, now: float) -> object:
-        m = self._plans[index].regex.match(text)
-        if m is None:
-            return _MISS
-        stamp = self.layouts[index].stamp(m, now)
-        self._shape_stamps[index] = (key, stamp)
+        stamp = self._stamp_of(index, text, now)
+        if stamp is not _MISS:
+            self._shape_stamps[index] = (key, cast("float | None", stamp))
         return stamp
 
     def _keep(self, key: bytes, entry: Shape) -> None:
