@@ -34,6 +34,7 @@ from sklearn.ensemble import IsolationForest
 from .alerts.policy import AlertPolicy, Feedback, Outcome
 from .alerts.summary import ErrorStat, ErrorSummary, ErrorTypeSummary
 from .clock import Clock
+from .collector import pausing
 from .config import Settings
 from .detect.rate import RateDetector
 from .errors import SourceError, StateError
@@ -232,14 +233,8 @@ class Pipeline:
                 source = self._follow(source)
             done = Processed(source)
             self._refresh_feedback()
-            while (chunk := self.tailer.read(source)) is not None:
-                key = chunk.checkpoint.key
-                if self._pending_file.get(source, key) != key:
-                    # A record never spans two files (rotation): complete the older
-                    # file's pending record first, with that file's checkpoint.
-                    self._release(source, self.joiner.flush_source(source), done)
-                records = self.joiner.feed(self.parser.parse_batch(chunk.lines), self.clock.now())
-                self._process(source, records, self._hold_back(source, chunk.checkpoint), done)
+            while self._next_chunk(source, done):
+                pass
             # Nothing more to read now: a pending record that is not inside a stack
             # trace is complete (a logger writes a record and its trace at once); a
             # stack waits for its next lines up to the joiner's timeout.
@@ -332,6 +327,23 @@ class Pipeline:
         self._held[checkpoint.key] = checkpoint
         self._pending_file[source] = checkpoint.key
         return replace(checkpoint, offset=start.offset, line_number=start.line_number - 1)
+
+    @pausing
+    def _next_chunk(self, source: str, done: Processed) -> bool:
+        """Read and process the next chunk of ``source``; False when there is none.
+        The collector is paused for the chunk (:mod:`.collector`): its lines,
+        records and matches are dropped before it runs again."""
+        chunk = self.tailer.read(source)
+        if chunk is None:
+            return False
+        key = chunk.checkpoint.key
+        if self._pending_file.get(source, key) != key:
+            # A record never spans two files (rotation): complete the older
+            # file's pending record first, with that file's checkpoint.
+            self._release(source, self.joiner.flush_source(source), done)
+        records = self.joiner.feed(self.parser.parse_batch(chunk.lines), self.clock.now())
+        self._process(source, records, self._hold_back(source, chunk.checkpoint), done)
+        return True
 
     def _release(self, source: str, records: list[Record], done: Processed) -> None:
         """Process a completed pending record; its file's read position moves to

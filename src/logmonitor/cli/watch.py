@@ -301,7 +301,8 @@ def _run_watch(
     # walking them (they were 40% of parse + mine time in bench/bench_miner_speed.py
     # while the miner's import loaded scikit-learn). Only when the process is the
     # command's own: frozen objects are never collected, so a program that runs the
-    # command in-process keeps its collector as is. The library never touches it.
+    # command in-process keeps its collector as is. The library only pauses it
+    # while a batch runs (logmonitor.collector).
     if own_process():
         gc.freeze()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from ..clock import Clock
+from ..collector import pausing
 from ..records import Level, LogLine, Record, slot_constructor
 from ..shapes import DIGIT_FOLD, rotate
 from .timestamps import (
@@ -566,6 +567,7 @@ class LineParser:
         known = {id(layout) for layout in LAYOUTS}
         self._use_shapes = cache_size > 0 and all(id(layout) in known for layout in self.layouts)
 
+    @pausing
     def parse_batch(self, lines: Sequence[LogLine]) -> list[Record]:
         now = self.clock.now()
         self._stamps_for(now)

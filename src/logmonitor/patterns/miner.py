@@ -70,6 +70,7 @@ from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any, Protocol
 
+from ..collector import pausing
 from ..errors import ConfigError, StateError
 from ..records import Match, Record, slot_constructor
 from ..shapes import DIGIT_FOLD, rotate
@@ -186,6 +187,7 @@ class TemplateMiner(Families):
 
     # -- the public interface ------------------------------------------------------------
 
+    @pausing
     def add_batch(self, records: Sequence[Record]) -> list[Match]:
         """Mine ``records`` in order: one :class:`Match` each.
 
