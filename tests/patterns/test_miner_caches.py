@@ -34,9 +34,8 @@ class _NeverKept(dict):  # type: ignore[type-arg]
 
 
 def uncached() -> TemplateMiner:
-    """A miner whose fast cache and hex tier keep nothing."""
     miner = TemplateMiner()
-    for name in ("_fast", "_fast_old", "_hex", "_hex_old"):
+    for name in ("_fast", "_fast_old"):
         setattr(miner, name, _NeverKept())
     return miner
 
@@ -108,5 +107,4 @@ def test_cache_on_equals_cache_off_on_loghub(shared_data: Path) -> None:
     assert not plain._fast
     assert not plain._fast_old
     assert cached._fast
-    assert any(entry[2] is not None for entry in cached._hex.values())  # the tier served
     assert cached.to_snapshot() == plain.to_snapshot()

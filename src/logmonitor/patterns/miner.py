@@ -85,18 +85,6 @@ W = WILDCARD
 
 _MAX_CACHED_LENGTH = 4096
 _LETTER = re.compile(r"[A-Za-z]")
-# The hex tier's key: the fast key (digits already "0") with the hex letters folded too.
-_HEX_FOLD = bytes.maketrans(b"abcdefABCDEF", b"000000000000")
-# A hex value that VARIABLE reads the same whatever its digits and letters are: a UUID
-# or a run of 8+ hex characters (see _hex_entry).
-_FREE_VALUE = re.compile(
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{8,}"
-)
-_OX = re.compile(r"[0-9][xX][0-9a-fA-F]+")
-_HEX_CLASS = frozenset("0123456789abcdefABCDEF")
-_CAN_START = frozenset("-0123456789abcdefABCDEF")  # VARIABLE's first character
-_CAN_TAKE = frozenset("-0123456789abcdefABCDEFxX.:,/")  # any character it consumes
-_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class Miner(Protocol):
@@ -111,8 +99,6 @@ class Miner(Protocol):
 
 # The fast-cache entry of a key seen once: its dead template fails the version check.
 _SEEN: tuple[Any, ...] = (SimpleNamespace(version=-1), 0, None, 0, None, None, None, -1)
-# The hex tier's entry of a key seen once.
-_SEEN_HEX: tuple[Any, ...] = (SimpleNamespace(version=-1), 0, *(None,) * 7, -1)
 
 
 _match: Callable[[int, str, Change, tuple[str, ...]], Match] = slot_constructor(Match)
@@ -159,96 +145,6 @@ def _no_params(parts: list[str]) -> tuple[str, ...]:
     return ()
 
 
-def _hex_plan(message: str, parts: list[str]) -> tuple[tuple[int, ...], tuple[bool, ...]] | None:
-    """What the hex tier's entries of a shape (``message``, split into ``parts``) need
-    to know of it: which texts between the values hold hex characters, and whether a
-    word character follows each value; None when the tier cannot hold the shape
-    (see :func:`_hex_entry`)."""
-    texts: list[int] = []
-    word_after: list[bool] = []
-    at = 0
-    for n, part in enumerate(parts):
-        if n % 2 == 0:
-            if not _HEX_CLASS.isdisjoint(part):
-                texts.append(n)
-            at += len(part)
-            continue
-        # The characters before the value that a match could run on from. Not those
-        # of the value before: the split goes on searching where that one ends, and
-        # no value starts right after one (it ends in a letter or digit).
-        q = at
-        while q > at - len(parts[n - 1]) and message[q - 1] in _CAN_TAKE:
-            q -= 1
-        for r in range(q, at):
-            if message[r] in _CAN_START and (r == 0 or message[r - 1] not in _ALNUM):
-                return None
-        at += len(part)
-        after = message[at : at + 1]
-        word_after.append(after.isalnum() or after == "_")
-    return tuple(texts), tuple(word_after)
-
-
-def _hex_entry(
-    template: _Template,
-    message: str,
-    key: bytes,
-    parts: list[str],
-    places: Sequence[Place],
-    plan: tuple[tuple[int, ...], tuple[bool, ...]],
-    epoch: int,
-) -> tuple[Any, ...]:
-    """The hex tier's entry for the messages whose fast key, with its hex letters
-    folded, is ``key``'s (``message``'s, split into ``parts``).
-
-    Two such messages differ only in characters of ``[0-9a-fA-F]``. The entry checks
-    that the other message has
-
-    * the same text around the values, where that text holds such characters
-      (compared as slices: the text getter);
-    * the same digit-folded text in every value but the *free* ones (the value getter,
-      on the fast key): ``VARIABLE`` tells digits from letters, never one digit from
-      another. A free value is a UUID or a run of 8+ hex characters followed by no word
-      character: ``VARIABLE`` takes such a run whole whatever its characters are. Of
-      an ``0x1f`` value only the first character must be a digit again: the hex run
-      after the ``x`` ends where it did.
-
-    Then it splits into values at the same places, unless a match of ``VARIABLE``
-    that starts in the text before a value could run on into it: that needs a
-    character there that can start a value (not glued to a word on its left) and
-    only characters a value can hold from it to the value. :func:`_hex_plan` gives
-    no plan for such a shape, so it has no entries.
-    """
-    texts, word_after = plan
-    starts = [0, *accumulate(map(len, parts))]
-    values_at: list[slice] = []
-    for i, word in enumerate(word_after):
-        n = 2 * i + 1
-        value = parts[n]
-        a = starts[n]
-        if not word and _FREE_VALUE.fullmatch(value):
-            continue
-        if _OX.fullmatch(value):
-            values_at.append(_slice(a, a + 1))
-        else:
-            values_at.append(_slice(a, starts[n + 1]))
-    texts_at = [_slice(starts[n], starts[n + 1]) for n in texts]
-    params = [_slice(starts[a] + i, starts[b] + j) for a, i, b, j in places]
-    texts_get = itemgetter(*texts_at) if texts_at else None
-    values_get = itemgetter(*values_at) if values_at else None
-    return (
-        template,
-        template.version,
-        itemgetter(*params) if params else None,
-        len(params),
-        texts_get,
-        None if texts_get is None else texts_get(message),
-        values_get,
-        None if values_get is None else values_get(key),
-        None if params else _match(template.id, template.text, "unchanged", ()),
-        epoch,
-    )
-
-
 class TemplateMiner(Families):
     """LogMonitor's template miner (the module docstring explains the algorithm).
 
@@ -282,13 +178,6 @@ class TemplateMiner(Families):
         # volatile?, param reader): see _mine and _reader.
         self._shapes: dict[str | tuple[str, ...], tuple[Any, ...]] = {}
         self._shapes_old: dict[str | tuple[str, ...], tuple[Any, ...]] = {}
-        # The hex tier, for volatile shapes (their hex ids make every fast key new):
-        # fast key with hex letters folded -> (template, version, params getter, number
-        # of params, literal getter, expected literals, value getter on the fast key,
-        # expected values, the Match when there are no params, the epoch when made).
-        # See _hex_entry.
-        self._hex: dict[bytes, tuple[Any, ...]] = {}
-        self._hex_old: dict[bytes, tuple[Any, ...]] = {}
         # Bumped when the shape cache drops its old generation. A fast entry holds
         # while the epoch it was made in lasts: its shape is then still in the shape
         # cache, so the fast path answers exactly what the shape path would (a shape
@@ -356,15 +245,8 @@ class TemplateMiner(Families):
 
     @property
     def cache_entries(self) -> int:
-        """Entries in the three caches, each at most ``2 * cache_size`` (young and old)."""
-        return (
-            len(self._fast)
-            + len(self._fast_old)
-            + len(self._shapes)
-            + len(self._shapes_old)
-            + len(self._hex)
-            + len(self._hex_old)
-        )
+        """Entries in the two caches, each at most ``2 * cache_size`` (young and old)."""
+        return len(self._fast) + len(self._fast_old) + len(self._shapes) + len(self._shapes_old)
 
     # -- the slow paths ----------------------------------------------------------------
 
@@ -376,8 +258,7 @@ class TemplateMiner(Families):
         a known shape gets a marker the first time and a fast entry the second; keys
         of a new shape, and of a *volatile* one (its values hold letters: hex ids,
         UUIDs), get neither: they rarely repeat, and would only push useful entries
-        out. Volatile shapes have the hex tier instead (:meth:`_hex_entry`): its key
-        folds hex letters as well as digits."""
+        out."""
         if entry is None:
             entry = self._fast_old.get(key)
             if entry is not None and entry[0].version == entry[1] and entry[7] == self._epoch:
@@ -385,32 +266,6 @@ class TemplateMiner(Families):
                 if check is None or check(message) == expected:
                     self._remember(key, entry)
                     return self._from_entry(entry, message, batch)
-        cacheable = len(message) <= _MAX_CACHED_LENGTH
-        hex_key = None
-        held: Any = None
-        if cacheable and len(key) == len(message):  # ASCII: byte and text offsets agree
-            hex_key = key.translate(_HEX_FOLD)
-            held = self._hex.get(hex_key)
-            if held is None and (held := self._hex_old.get(hex_key)) is not None:
-                self._keep(self._hex, self._hex_old, hex_key, held)
-            if held is not None:
-                template, version, getter, arity, texts_at, around, values_at, values = held[:8]
-                if (
-                    template.version == version
-                    and held[9] == self._epoch
-                    and (texts_at is None or texts_at(message) == around)
-                    and (values_at is None or values_at(key) == values)
-                ):
-                    template.last = batch
-                    if held[8] is not None:
-                        return held[8]  # type: ignore[no-any-return]
-                    params = getter(message)
-                    return _match(
-                        template.id,
-                        template.text,
-                        "unchanged",
-                        (params,) if arity == 1 else params,
-                    )
         parts = VARIABLE.split(message)
         texts = parts[::2]
         masked = W.join(texts)
@@ -418,36 +273,21 @@ class TemplateMiner(Families):
         shape_key: str | tuple[str, ...] = tuple(texts) if W in message else masked
         shape = self._shapes.get(shape_key) or self._shapes_old.get(shape_key)
         change: Change = "unchanged"
+        cacheable = len(message) <= _MAX_CACHED_LENGTH
         known = shape is not None  # a shape seen before: its lines may well repeat
         if shape is None or shape[0].version != shape[1]:
             template, change, units = self._assign(split_units(masked))
             family = template.family
             places = param_places(units, parts, family.variable, family.affixes, template.gaps)
             volatile = any(_LETTER.search(v) for v in parts[1::2])
-            shape = (
-                template,
-                template.version,
-                *places,
-                volatile,
-                _reader(places[0], parts),
-                _hex_plan(message, parts),
-            )
+            shape = (template, template.version, *places, volatile, _reader(places[0], parts))
             if cacheable:
                 if len(self._shapes) >= self.cache_size:
                     rotate(self._shapes, self._shapes_old)
                     self._epoch += 1
                 self._shapes[shape_key] = shape
-        template, _, places, checks, plain, volatile, reader, plan = shape
+        template, _, places, checks, plain, volatile, reader = shape
         template.last = batch
-        if plan is not None and hex_key is not None and volatile:
-            if held is not None:
-                # Seen before (_SEEN_HEX); or its template or the epoch changed since, or
-                # the entry was made from a lookalike (other text around the values):
-                # the latest line's entry is kept.
-                made = _hex_entry(template, message, key, parts, places, plan, self._epoch)
-                self._keep(self._hex, self._hex_old, hex_key, made)
-            elif held is None and known:
-                self._keep(self._hex, self._hex_old, hex_key, _SEEN_HEX)
         if cacheable and not volatile:
             if entry is not None and (entry[0].version != entry[1] or entry[7] != self._epoch):
                 # Seen before (_SEEN), or its template or the epoch changed since: make
@@ -480,18 +320,9 @@ class TemplateMiner(Families):
         return _match(template.id, template.text, change, (params,) if len(places) == 1 else params)
 
     def _remember(self, key: bytes, entry: tuple[Any, ...]) -> None:
-        self._keep(self._fast, self._fast_old, key, entry)
-
-    def _keep(
-        self,
-        young: dict[bytes, tuple[Any, ...]],
-        old: dict[bytes, tuple[Any, ...]],
-        key: bytes,
-        entry: tuple[Any, ...],
-    ) -> None:
-        if len(young) >= self.cache_size:
-            rotate(young, old)
-        young[key] = entry
+        if len(self._fast) >= self.cache_size:
+            rotate(self._fast, self._fast_old)
+        self._fast[key] = entry
 
     @staticmethod
     def _from_entry(entry: tuple[Any, ...], message: str, batch: int) -> Match:
