@@ -126,8 +126,14 @@ def _chunks(lines: Iterator[str], path: str) -> Iterator[list[Any]]:
 
 
 def _child(kind: str, case: str, path: str, limit: int) -> dict[str, Any]:
-    """The measured run, in a child process: ``kind`` logmonitor|drain3, ``case``
-    steady|growing."""
+    """The measured run, in a child process: ``kind`` logmonitor|logmonitor-gc|drain3,
+    ``case`` steady|growing. ``logmonitor-gc`` is LogMonitor with its collector pause
+    (``logmonitor.collector``) made a no-op: the collector runs as it would without it."""
+    if kind == "logmonitor-gc":
+        import gc
+
+        gc.disable = lambda: None  # the pause's gc.disable(): the collector stays on
+        kind = "logmonitor"
     # Both children import both miners before the baseline, so baselines compare.
     import drain3  # noqa: F401
 
@@ -224,6 +230,10 @@ def run(options: Options | None = None) -> dict[str, Any]:
         results[f"steady_{kind}"] = r
     lm, d3 = results["steady_logmonitor"], results["steady_drain3"]
     results["ratio_parse_mine_vs_drain3"] = lm["lines_per_second"] / d3["lines_per_second"]
+    progress(f"miner_speed: steady, logmonitor with the collector running, {data.lines:,} lines")
+    r = _spawn("logmonitor-gc", "steady", data.path, data.lines)
+    r["lines_per_second"] = r["lines"] / (r["parse_seconds"] + r["mine_seconds"])
+    results["steady_logmonitor_gc"] = r
     results["ratio_mine_vs_drain3"] = lm["mine_lines_per_second"] / d3["lines_per_second"]
     growing_lines = min(GROWING_LINES, data.lines)
     for kind in ("logmonitor", "drain3"):
@@ -259,6 +269,13 @@ def table(result: dict[str, Any]) -> str:
         ["Drain3 (peer): mine only, fed LineParser's messages", d3["lines_per_second"],
          d3["mine_seconds"], d3["peak_rss_mib"], own(d3), d3["templates"]],
     ]  # fmt: skip
+    gc_on = result.get("steady_logmonitor_gc")
+    if gc_on is not None:
+        rows.insert(3, [
+            f"{name}: parse + mine, collector not paused", gc_on["lines_per_second"],
+            gc_on["parse_seconds"] + gc_on["mine_seconds"], gc_on["peak_rss_mib"], own(gc_on),
+            gc_on["templates"],
+        ])  # fmt: skip
     steady = format_table(
         f"miner_speed: {lm['lines']:,} lines, {data['bytes'] / 1e6:.0f} MB from "
         f"{data['origin']} (values redrawn), chunks of {result['chunk_lines']:,}, "
@@ -274,6 +291,9 @@ def table(result: dict[str, Any]) -> str:
             "Drain3 = TemplateMinerConfig() defaults + examples/drain3.ini masking; its "
             "input is the message LogMonitor's LineParser split off, parsed untimed in "
             "its child",
+            "LogMonitor pauses Python's cyclic collector while a batch is parsed or "
+            "mined (logmonitor.collector); 'collector not paused' is the same code with "
+            "the pause made a no-op",
             "run's own MiB = peak RSS minus the child's RSS after imports "
             f"(LogMonitor {lm['baseline_rss_mib']:.0f} MiB, Drain3 "
             f"{d3['baseline_rss_mib']:.0f} MiB)",
