@@ -497,7 +497,7 @@ _MAX_SHAPE_BYTES = 1024
 # digits), -1 for "none". A plain tuple of ints and strings: the cycle collector
 # untracks such a tuple the first time it sees it, so the entries cost a full
 # collection no more than packed bytes would, and a hit needs no unpacking.
-Shape = tuple[Any, ...]
+Shape = tuple[int, int, int, "Level | None", str, int, int, int, int, int, int, int, int]
 # What _record knows of a cacheable line besides the Record: message start, component
 # span, the spans of the stamp groups.
 _Spans = tuple[int, tuple[int, int], tuple[tuple[int, int], ...]]

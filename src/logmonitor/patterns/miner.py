@@ -278,9 +278,9 @@ class TemplateMiner(Families):
         if shape is None or shape[0].version != shape[1]:
             template, change, units = self._assign(split_units(masked))
             family = template.family
-            places = param_places(units, parts, family.variable, family.affixes, template.gaps)
+            found = param_places(units, parts, family.variable, family.affixes, template.gaps)
             volatile = any(_LETTER.search(v) for v in parts[1::2])
-            shape = (template, template.version, *places, volatile, _reader(places[0], parts))
+            shape = (template, template.version, *found, volatile, _reader(found[0], parts))
             if cacheable:
                 if len(self._shapes) >= self.cache_size:
                     rotate(self._shapes, self._shapes_old)
@@ -316,8 +316,8 @@ class TemplateMiner(Families):
         pick, odd = reader
         if odd:  # the params that are not one whole value, after the parts
             parts += [read(parts, place) for place in odd]
-        params = pick(parts)
-        return _match(template.id, template.text, change, (params,) if len(places) == 1 else params)
+        picked = pick(parts)
+        return _match(template.id, template.text, change, (picked,) if len(places) == 1 else picked)
 
     def _remember(self, key: bytes, entry: tuple[Any, ...]) -> None:
         if len(self._fast) >= self.cache_size:
