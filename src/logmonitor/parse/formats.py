@@ -544,10 +544,12 @@ class LineParser:
         # and a process may change TZ (time.tzset) while it runs. They are emptied
         # when either changes (_stamps_for), at most once a batch.
         self._stamp_state: tuple[object, ...] = ()
-        # By the stamp's text from its first group to its last: the last stamp of each
-        # layout, and the last whole second of each layout whose stamps end in a
-        # fraction (see _fraction), parsed. Consecutive lines mostly share their second.
+        # The last timestamp text of each layout and what it parsed to.
         self._stamps: list[tuple[object, float | None]] = []
+        # The shape cache's own, by the stamp's text from its first group to its last:
+        # the last stamp of each layout, and the last whole second of each layout
+        # whose stamps end in a fraction (see _fraction), parsed.
+        self._shape_stamps: list[tuple[object, float | None]] = []
         self._seconds: list[tuple[object, float | None]] = []
         self._stamps_for(0.0)
         # First character -> the layouts a line starting with it can match (bounded:
@@ -576,7 +578,7 @@ class LineParser:
         append = out.append
         get = self._shapes.get
         last = self._last.get
-        stamps = self._stamps
+        stamps = self._shape_stamps
         seconds = self._seconds
         fold = DIGIT_FOLD
         make = _record
@@ -652,6 +654,7 @@ class LineParser:
         if state != self._stamp_state:
             self._stamp_state = state
             self._stamps = [(None, None)] * len(self.layouts)
+            self._shape_stamps = [(None, None)] * len(self.layouts)
             self._seconds = [(None, None)] * len(self.layouts)
 
     def _stamp_of(self, index: int, text: str, now: float) -> object:
@@ -676,28 +679,24 @@ class LineParser:
 
     def _fraction(self, shape: Shape, text: str, last: tuple[int, int], now: float) -> Shape:
         """``shape`` with the place of its stamp's fraction of a second (``f``, ``scale``)
-        when the stamp's last group (span ``last``) ends in one: see _fraction_at."""
-        lo, end = last
-        f = self._fraction_at(shape[1], text, shape[9], lo, end, now)
-        return shape if f < 0 else (*shape[:11], f, 10 ** (end - f))
-
-    def _fraction_at(self, index: int, text: str, a: int, lo: int, end: int, now: float) -> int:
-        """Where the fraction of a second of the stamp ``text[a:end]`` starts, when its
-        last group (from ``lo``) ends in one that the layout's parse adds to the whole
-        second: ``stamp == whole + int(digits) / 10 ** len(digits)``; else -1.
+        when the stamp's last group ends in one that the layout's parse adds to the
+        whole second: ``stamp == whole + int(digits) / 10 ** len(digits)``.
 
         Which digits are a fraction is not read off the layout: the trailing digits
         of the stamp after ``.``, ``,`` or ``:`` are tried once per layout and place,
         with those digits zeroed and all nines (a time zone's minutes or a clock's
-        seconds fail: they do not add as a fraction), and the verdict is kept."""
+        seconds fail: they do not add as a fraction), and the verdict is kept.
+        ``last`` is the span of the stamp's last group."""
+        index = shape[1]
+        lo, end = last
         f = end
         while f > lo and "0" <= text[f - 1] <= "9":
             f -= 1
         n = end - f
         if not 0 < n <= 9 or f - 1 <= lo or text[f - 1] not in ".,:":
-            return -1
+            return shape
         scale = 10**n
-        place = (index, a != lo, f - lo, n)
+        place = (index, shape[9] != lo, f - lo, n)
         verdict = self._fractions.get(place)
         if verdict is None:
             nines = self._stamp_of(index, f"{text[:f]}{'9' * n}{text[end:]}", now)
@@ -706,28 +705,12 @@ class LineParser:
             if len(self._fractions) >= 1024:  # bounded: layouts x stamp places
                 self._fractions.clear()
             self._fractions[place] = verdict
-        return f if verdict else -1
-
-    def _in_second(self, index: int, text: str, a: int, lo: int, z: int) -> object:
-        """The stamp ``text[a:z]`` (its last group starting at ``lo``) as the shape path
-        reads it: the layout's last whole second (``_seconds``) plus the fraction after
-        it, when the stamp is in that second and its layout's stamps end in a fraction
-        there (``_fractions``); else _MISS."""
-        second, base = self._seconds[index]
-        if not isinstance(second, str) or not text.startswith(second, a):
-            return _MISS
-        f = a + len(second)
-        digits = text[f:z]
-        if not (digits.isascii() and digits.isdigit()):
-            return _MISS
-        if not self._fractions.get((index, a != lo, f - lo, z - f)):
-            return _MISS
-        return None if base is None else base + int(digits) / 10 ** (z - f)
+        return (*shape[:11], f, scale) if verdict else shape
 
     def _stamp_of_shape(self, index: int, text: str, key: object, now: float) -> object:
         stamp = self._stamp_of(index, text, now)
         if stamp is not _MISS:
-            self._stamps[index] = (key, cast("float | None", stamp))
+            self._shape_stamps[index] = (key, cast("float | None", stamp))
         return stamp
 
     def _keep(self, key: bytes, entry: Shape) -> None:
@@ -867,29 +850,16 @@ class LineParser:
             stripped = _strip_decorations(message)
             start += len(message) - len(stripped)
             message = stripped
-        groups = plan.stamp_groups
-        a = m.start(groups[0]) if groups else -1
-        z = m.end(groups[-1]) if groups else -1
-        if a >= 0 and z >= 0:  # the same caches as the shape path's (parse_batch)
-            text = m.string
-            stamp_text = text[a:z]
+        # Consecutive lines mostly share their second: remember the last timestamp
+        # text of each layout and what it parsed to.
+        if plan.stamp_groups:
+            key = m.group(*plan.stamp_groups)
             cached = self._stamps[index]
-            if cached[0] == stamp_text:
+            if cached[0] == key:
                 stamp = cached[1]
             else:
-                lo = m.start(groups[-1])
-                fresh = self._in_second(index, text, a, lo, z)
-                if fresh is _MISS and self._use_shapes:  # a new second: keep it
-                    f = self._fraction_at(index, text, a, lo, z, now)
-                    whole = _MISS if f < 0 else self._whole_second(index, text, f, z, now)
-                    if whole is not _MISS:
-                        self._seconds[index] = (text[a:f], cast("float | None", whole))
-                        fresh = self._in_second(index, text, a, lo, z)
-                if fresh is _MISS:
-                    stamp = layout.stamp(m, now)
-                    self._stamps[index] = (stamp_text, stamp)
-                else:
-                    stamp = cast("float | None", fresh)
+                stamp = layout.stamp(m, now)
+                self._stamps[index] = (key, stamp)
         else:  # a stamp that depends on more than its text (the clock's date)
             stamp = layout.stamp(m, now)
         record = self._finish(line, message, stamp, level, component, layout.name)
