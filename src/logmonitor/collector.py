@@ -16,11 +16,18 @@ parsed AST is converted to Python objects (python/cpython#153583).
 
 The collector is process-wide, so the pause is too, and nests: the outermost pause
 disables the collector, if it was enabled, and re-enables it when the last pause of
-any thread ends. A collector that was disabled before stays disabled. A program that
-disables the collector *during* a batch finds it enabled again afterwards; it can
-keep it off by calling ``gc.disable()`` when the batch returns. Nothing is lost
-while paused: cyclic garbage made meanwhile (an exception's traceback, say) is
-collected after the pause, and ``gc.collect()`` works as always.
+any thread ends. A collector that was disabled before stays disabled. Nothing is
+lost while paused: cyclic garbage made meanwhile (an exception's traceback, say) is
+collected after the pause, and ``gc.collect()`` works as always. What a program
+embedding LogMonitor should know:
+
+* Its other threads (a web server, notification senders) are not collected while
+  a batch runs either; a batch is one read of at most a few MiB.
+* It cannot keep the collector off by calling ``gc.disable()`` while a pause holds:
+  the pause's end enables it again. (``gc.enable()`` during a pause only ends the
+  pause early.)
+* Monitors that catch up on backlogs in several threads at once may overlap their
+  pauses for long stretches.
 """
 
 from __future__ import annotations
@@ -52,24 +59,33 @@ class Paused:
     __slots__ = ("_depth", "_lock", "_reenable")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._depth = 0
         self._reenable = False  # whether the outermost pause disabled the collector
 
+    # An interrupt (a KeyboardInterrupt on the main thread) can land between two
+    # steps here. __enter__ counts the pause before it disables the collector and
+    # __exit__ enables it before it counts the pause as ended, so an interrupt in
+    # most places leaves the collector on and the count one too high: later batches
+    # then run unpaused, which costs speed only. One place remains: an interrupt
+    # raised right after gc.disable() returns, before __enter__ does, leaves the
+    # collector off, since no __exit__ follows a failed __enter__.
+
     def __enter__(self) -> None:
         with self._lock:
-            if self._depth == 0:
-                self._reenable = gc.isenabled()
-                if self._reenable:
-                    gc.disable()
             self._depth += 1
+            first = self._depth == 1
+            if first:
+                self._reenable = gc.isenabled()
+        if first and self._reenable:
+            gc.disable()
 
     def __exit__(self, *exc: object) -> None:
         with self._lock:
-            self._depth -= 1
-            if self._depth == 0 and self._reenable:
+            if self._depth == 1 and self._reenable:
                 self._reenable = False
                 gc.enable()
+            self._depth -= 1
 
 
 _PAUSED = Paused()

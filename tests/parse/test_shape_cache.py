@@ -192,8 +192,31 @@ def test_cache_on_equals_cache_off_on_other_layouts() -> None:
         "lone \udcff surrogate 1",
         "<34>1 2024-01-01T00:00:00Z host app - - - version one",
         "<34>2 2024-01-01T00:00:00Z host app - - - version one",
+        # A fraction after "." and digits after ":" at the same place: only the first
+        # is a fraction of the stamp (found by a review of a change that shared the
+        # fraction cache with full parses).
+        "<34>1 2003-10-11T22:14:15.123456 host app - - - one",
+        "<34>1 2003-10-11T22:14:16:123456 host app - - - two",
+        "2003-10-11 22:14:15.123 INFO a: one",
+        "2003-10-11 22:14:16:123 INFO a: two",
     ]
     _compare([("s", texts), ("s", texts), ("t", texts[::-1])])
+
+
+def test_a_custom_layout_reads_each_lines_stamp() -> None:
+    """Stamp groups in either order; a cache of stamps by text must not take one
+    line's stamp for the next."""
+    layout = Layout(
+        "clock-first",
+        re.compile(r"^(?P<clock>\d\d:\d\d:\d\d) (?P<date>\d{4}/\d\d/\d\d) (?P<msg>.*)$"),
+        lambda m, now: formats.parse_numeric(m.group("date"), m.group("clock"), "ymd", now),
+    )
+    texts = ["10:00:00 2024/01/01 a", "11:00:00 2024/02/01 b", "11:00:00 2024/02/01 c"]
+    for cache_size in (0, 64):
+        parser = LineParser(FakeClock(NOW), layouts=(layout,), cache_size=cache_size)
+        stamps = [r.timestamp for r in parser.parse_batch(_lines(texts, "s"))]
+        assert stamps[0] is not None
+        assert stamps[1] == stamps[2] != stamps[0]
 
 
 @settings(max_examples=200, deadline=None)
