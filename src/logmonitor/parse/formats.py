@@ -853,7 +853,8 @@ class LineParser:
         # Consecutive lines mostly share their second: remember the last timestamp
         # text of each layout and what it parsed to.
         if plan.stamp_groups:
-            key = m.group(*plan.stamp_groups)
+            groups = plan.stamp_groups
+            key: object = m.group(groups[0]) if len(groups) == 1 else m.group(*groups)
             cached = self._stamps[index]
             if cached[0] == key:
                 stamp = cached[1]
