@@ -19,7 +19,7 @@ import re
 import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from ..clock import Clock
 from ..collector import pausing
