@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import string
@@ -197,9 +198,12 @@ def _child(kind: str, case: str, path: str, limit: int) -> dict[str, Any]:
             count += len(chunk)
             if case == "growing" and count % GROWING_SAMPLE == 0:
                 samples.append({"lines": count, "rss_mib": _rss_mib(), "templates": size()})
+    from logmonitor.compiled import compiled
+
     return {
         "kind": kind,
         "case": case,
+        "compiled": list(compiled()),
         "miner": label,
         "cap": cap,
         "lines": count,
@@ -212,11 +216,16 @@ def _child(kind: str, case: str, path: str, limit: int) -> dict[str, Any]:
     }
 
 
-def _spawn(kind: str, case: str, path: Path, limit: int) -> dict[str, Any]:
+def _spawn(kind: str, case: str, path: Path, limit: int, pure: bool = False) -> dict[str, Any]:
+    """One child run; ``pure`` runs LogMonitor's compiled modules from their Python
+    source (``LOGMONITOR_PURE=1``, see ``logmonitor.compiled``)."""
+    env = {k: v for k, v in os.environ.items() if k != "LOGMONITOR_PURE"}
+    if pure:
+        env["LOGMONITOR_PURE"] = "1"
     done = subprocess.run(
         [sys.executable, "-m", "bench.bench_miner_speed", "--child", kind, case, str(path),
          str(limit)],
-        cwd=REPO, capture_output=True, text=True, check=False,
+        cwd=REPO, capture_output=True, text=True, check=False, env=env,
     )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"the {kind} {case} child failed ({done.returncode}):\n{done.stderr}")
@@ -240,6 +249,11 @@ def run(options: Options | None = None) -> dict[str, Any]:
         results[f"steady_{kind}"] = r
     lm, d3 = results["steady_logmonitor"], results["steady_drain3"]
     results["ratio_parse_mine_vs_drain3"] = lm["lines_per_second"] / d3["lines_per_second"]
+    progress(f"miner_speed: steady, logmonitor as pure Python, {data.lines:,} lines")
+    r = _spawn("logmonitor", "steady", data.path, data.lines, pure=True)
+    r["lines_per_second"] = r["lines"] / (r["parse_seconds"] + r["mine_seconds"])
+    results["steady_logmonitor_pure"] = r
+    results["ratio_pure_vs_drain3"] = r["lines_per_second"] / d3["lines_per_second"]
     progress(f"miner_speed: steady, logmonitor with the collector running, {data.lines:,} lines")
     r = _spawn("logmonitor-gc", "steady", data.path, data.lines)
     r["lines_per_second"] = r["lines"] / (r["parse_seconds"] + r["mine_seconds"])
@@ -284,9 +298,16 @@ def table(result: dict[str, Any]) -> str:
         ["Drain3 (peer): mine only, fed LineParser's messages", d3["lines_per_second"],
          d3["mine_seconds"], d3["peak_rss_mib"], own(d3), d3["templates"]],
     ]  # fmt: skip
+    pure = result.get("steady_logmonitor_pure")
+    if pure is not None:
+        rows.insert(3, [
+            f"{name}: parse + mine, as pure Python (LOGMONITOR_PURE=1)",
+            pure["lines_per_second"], pure["parse_seconds"] + pure["mine_seconds"],
+            pure["peak_rss_mib"], own(pure), pure["templates"],
+        ])  # fmt: skip
     gc_on = result.get("steady_logmonitor_gc")
     if gc_on is not None:
-        rows.insert(3, [
+        rows.insert(3 + (pure is not None), [
             f"{name}: parse + mine, collector not paused", gc_on["lines_per_second"],
             gc_on["parse_seconds"] + gc_on["mine_seconds"], gc_on["peak_rss_mib"], own(gc_on),
             gc_on["templates"],
@@ -304,11 +325,19 @@ def table(result: dict[str, Any]) -> str:
         ["run", "lines/s", "seconds", "peak RSS MiB", "run's own MiB", "templates"],
         rows,
         [
+            "LogMonitor's parser and miner modules compiled with mypyc (make does it "
+            "when a C compiler is present): "
+            + (", ".join(lm.get("compiled", [])) or "none, all ran as Python"),
             f"ratio {name} parse + mine / Drain3 mine: "
             f"{result['ratio_parse_mine_vs_drain3']:.2f}x (issue target: >= 5x); "
             f"mine only / Drain3: {result['ratio_mine_vs_drain3']:.2f}x; "
             f"parse alone / Drain3: {lm['parse_lines_per_second'] / d3['lines_per_second']:.2f}x "
-            "(the ceiling of the first ratio with an instant miner)",
+            "(the ceiling of the first ratio with an instant miner)"
+            + (
+                f"; as pure Python: {result['ratio_pure_vs_drain3']:.2f}x"
+                if "ratio_pure_vs_drain3" in result
+                else ""
+            ),
             "Drain3 = TemplateMinerConfig() defaults + examples/drain3.ini masking; its "
             "input is the message LogMonitor's LineParser split off, parsed untimed in "
             "its child",

@@ -13,10 +13,14 @@ __version__ = "0.1.0"
 import importlib as _importlib
 import typing as _typing
 
-from .clock import Clock, FakeClock, SystemClock
-from .config import Settings, load_settings
-from .errors import ConfigError, LogMonitorError, MonitorStateError, SourceError, StateError
-from .records import Alert, LogLine, Match, Record, Sample, Score, Window
+from . import compiled as _compiled
+
+_compiled.install()  # before any compiled module is imported: see logmonitor.compiled
+
+from .clock import Clock, FakeClock, SystemClock  # noqa: E402
+from .config import Settings, load_settings  # noqa: E402
+from .errors import ConfigError, LogMonitorError, MonitorStateError, SourceError, StateError  # noqa: E402
+from .records import Alert, LogLine, Match, Record, Sample, Score, Window  # noqa: E402
 
 if _typing.TYPE_CHECKING:
     from .monitor import LogMonitor

@@ -3,6 +3,7 @@ the pattern modules."""
 
 from __future__ import annotations
 
+import ast
 import doctest
 import random
 from pathlib import Path
@@ -26,9 +27,30 @@ from logmonitor.patterns.masking import (
 )
 
 
+def _source_doctests(module: ModuleType, source: Path) -> tuple[int, int]:
+    """(failed, tried) of the examples in ``source``'s docstrings, each run in a copy
+    of ``module``'s namespace."""
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    kinds = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, kinds) and (text := ast.get_docstring(node)) and ">>>" in text:
+            line = getattr(node, "lineno", 0)
+            test = parser.get_doctest(text, dict(vars(module)), module.__name__, str(source), line)
+            runner.run(test)
+    failed, tried = runner.summarize(verbose=False)
+    return failed, tried
+
+
 @pytest.mark.parametrize("module", [drain3, masking, miner, snapshot])
 def test_doctests(module: ModuleType) -> None:
-    failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    path = Path(str(module.__file__))
+    if path.suffix == ".py":
+        failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    else:  # compiled (logmonitor.compiled): doctest finds no docstrings there, so
+        # they are read from the source and run against the compiled module
+        source = path.with_name(module.__name__.rsplit(".", 1)[-1] + ".py")
+        failed, tried = _source_doctests(module, source)
     assert tried > 0
     assert failed == 0
 

@@ -566,6 +566,11 @@ class LineParser:
         self._fractions: dict[tuple[int, bool, int, int], bool] = {}
         known = {id(layout) for layout in LAYOUTS}
         self._use_shapes = cache_size > 0 and all(id(layout) in known for layout in self.layouts)
+        # How often the cache could not answer (a full parse of a line, a new whole
+        # second read): for the tests, which cannot wrap the methods of a compiled
+        # class (see logmonitor.compiled).
+        self._full_parses = 0
+        self._seconds_read = 0
 
     @pausing
     def parse_batch(self, lines: Sequence[LogLine]) -> list[Record]:
@@ -672,6 +677,7 @@ class LineParser:
         takes the latest year that puts it no more than a day after ``now``, so within
         a second of that limit the fraction decides. Such a second parses the same
         with ``now`` a second earlier only when it is clear of the limit."""
+        self._seconds_read += 1
         whole = self._zeroed(index, text, f, end, now)
         if whole is _MISS or whole != self._zeroed(index, text, f, end, now - 1.0):
             return _MISS
@@ -720,6 +726,7 @@ class LineParser:
 
     def _parse_new(self, line: LogLine, key: bytes, now: float) -> Record:
         """A full parse; the line's shape is kept when its fields are slices of it."""
+        self._full_parses += 1
         if len(key) > _MAX_SHAPE_BYTES:
             return self._parse_full(line, now, False)[0]
         # A shape is kept from its second line: most keys that miss are one-offs (a
