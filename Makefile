@@ -24,22 +24,29 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-# The line parser's and the template miner's modules, compiled with mypyc beside their sources when a C compiler
-# and Python's headers are here (src/logmonitor/compiled.py; a test checks this list
-# against its MODULES); else they run as Python. Rebuilt when a source changes; a build
-# older than its source is never used.
+# The line parser's and the template miner's modules, compiled with mypyc when a C
+# compiler and Python's headers are here (src/logmonitor/compiled.py; a test checks
+# this list against its MODULES); else they run as Python. Built from a copy of the
+# sources in $(MYPYC), never in src/, with a manifest of the sources it was made from:
+# a build that no longer matches them is not used.
 COMPILED := src/logmonitor/shapes.py src/logmonitor/parse/timestamps.py src/logmonitor/parse/formats.py \
 	src/logmonitor/patterns/masking.py src/logmonitor/patterns/families.py src/logmonitor/patterns/miner.py
+MYPYC    := $(VENV)/mypyc
+MYPY     := mypy==2.4.1
 
 $(VENV)/.compiled: $(VENV)/.runtime $(COMPILED) Makefile
-	@rm -f src/*__mypyc*.so $(COMPILED:.py=.*.so)
+	@rm -rf $(MYPYC)
 	@if command -v cc >/dev/null 2>&1 && $(BIN)/python -c "import os, sysconfig; \
 		assert os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))" \
 		2>/dev/null; then \
-		$(BIN)/python -m pip install --quiet 'mypy>=1.10' && \
-		cd src && ../$(BIN)/mypyc $(COMPILED:src/%=%) >../$(VENV)/mypyc.log 2>&1 && \
-		rm -rf build && echo "compiled with mypyc: $(COMPILED:src/%=%)" || \
-		{ rm -rf build; echo "mypyc failed (see $(VENV)/mypyc.log): they run as Python"; }; \
+		mkdir -p $(MYPYC) && cp -R src/logmonitor $(MYPYC)/ && \
+		$(BIN)/python -m pip install --quiet '$(MYPY)' && \
+		( cd $(MYPYC) && ../bin/mypyc $(COMPILED:src/%=%) >build.log 2>&1 ) && \
+		$(BIN)/python -c "import sys, pathlib, logmonitor.compiled as c; \
+			c.write_manifest(pathlib.Path(sys.argv[1]))" $(MYPYC) && \
+		echo "compiled with mypyc: $(COMPILED:src/%=%)" || \
+		{ tail -n 20 $(MYPYC)/build.log 2>/dev/null; rm -rf $(MYPYC); \
+		  echo "mypyc failed (above): the parser and the miner run as Python"; }; \
 	else \
 		echo "no C compiler or Python headers: the parser and the miner run as Python"; \
 	fi
@@ -84,4 +91,3 @@ bench: $(VENV)/.dev $(VENV)/.compiled ## benchmarks beside their peers; tables o
 
 clean: ## remove the virtualenv, caches and local state
 	rm -rf $(VENV) $(STATE) .mypy_cache .ruff_cache .pytest_cache .hypothesis bench/results/*.json
-	rm -f src/*__mypyc*.so $(COMPILED:.py=.*.so)

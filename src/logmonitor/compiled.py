@@ -1,28 +1,34 @@
-"""Which of LogMonitor's modules run compiled, and when their Python source is used.
+"""Which of LogMonitor's modules run compiled, from which build, and when not.
 
-``make`` compiles the modules in :data:`MODULES` (the line parser and what it
-calls per line) with mypyc when a C compiler is at hand. The extension modules land
-beside their sources (``formats.cpython-311-x86_64-linux-gnu.so`` beside
-``formats.py``), where the import system prefers them. Without a compiler nothing
-is built and everything runs as Python; the results are the same either way (the
-test suite runs both).
+``make`` compiles the modules in :data:`MODULES` (the line parser, the template
+miner and what they call per line) with mypyc when a C compiler and Python's headers
+are at hand. It builds from a copy of the sources in ``.venv/mypyc/`` (:data:`BUILD`),
+never in the source tree, and writes a manifest there: the SHA-256 of each compiled
+module's source. Without a compiler nothing is built and everything runs as Python;
+the results are the same either way (``make test`` runs the parser's and the
+miner's tests both ways).
 
-:func:`install` puts a finder in front of the import system that loads a module's
-``.py`` instead of its compiled build
+:func:`install` (called by ``import logmonitor``) decides once per process, for all
+the modules together:
 
-* when ``LOGMONITOR_PURE=1`` is set (``make test`` runs the parser's tests that way
-  too), or
-* when the build is older than the source (an edit since the last ``make``). That
-  also warns: a stale build must never run in place of the code it was built from.
+* ``LOGMONITOR_PURE=1``: the Python source;
+* a build whose manifest matches the sources: the build, through a finder put
+  first on ``sys.meta_path``;
+* a build made from other sources (an edit or a checkout since the last ``make``):
+  the Python source, with a warning. A stale build never runs in place of the code
+  it was built from, and the modules never mix builds and sources (compiled modules
+  call each other directly).
 
-``compiled()`` says which modules run compiled in this process.
+An installed package (``pip install .``) has no build and runs as Python.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import json
 import os
 import sys
 import warnings
@@ -30,7 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["MODULES", "PreferSource", "compiled", "install"]
+__all__ = ["BUILD", "MODULES", "UseBuild", "compiled", "install", "stale", "write_manifest"]
 
 MODULES: tuple[str, ...] = (
     "logmonitor.shapes",
@@ -42,21 +48,68 @@ MODULES: tuple[str, ...] = (
 )
 """The modules ``make`` compiles; the Makefile's list must match (a test checks)."""
 
-_ROOT = Path(__file__).resolve().parent.parent  # the directory holding the package
+_SOURCES = Path(__file__).resolve().parent.parent  # the directory holding the package
+BUILD = _SOURCES.parent / ".venv" / "mypyc"
+"""Where ``make`` builds (the repository's virtualenv, beside ``src``)."""
+
+_MANIFEST = "manifest.json"
 
 
-def _builds(source: Path) -> list[Path]:
-    suffixes = importlib.machinery.EXTENSION_SUFFIXES
-    return [p for p in (source.with_suffix(s) for s in suffixes) if p.exists()]
+def _source(root: Path, name: str) -> Path:
+    return root.joinpath(*name.split(".")).with_suffix(".py")
 
 
-class PreferSource(importlib.abc.MetaPathFinder):
-    """Loads a module of ``modules`` (found under ``root``) from its ``.py`` when it
-    must not run compiled."""
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
-    def __init__(self, modules: Sequence[str] = MODULES, root: Path = _ROOT) -> None:
-        self.modules = frozenset(modules)
-        self.root = root
+
+def write_manifest(build: Path, sources: Path = _SOURCES, modules: Sequence[str] = MODULES) -> None:
+    """Record in ``build`` the SHA-256 of each module's source (``make`` calls this
+    after a successful build)."""
+    digests = {name: _digest(_source(sources, name)) for name in modules}
+    (build / _MANIFEST).write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+
+
+def stale(build: Path, sources: Path = _SOURCES, modules: Sequence[str] = MODULES) -> list[str]:
+    """The modules whose source differs from what ``build`` was made from (all of
+    them when there is no manifest)."""
+    try:
+        built = json.loads((build / _MANIFEST).read_text())
+    except (OSError, ValueError):
+        return list(modules)
+    out = []
+    for name in modules:
+        source = _source(sources, name)
+        if not source.exists() or built.get(name) != _digest(source):
+            out.append(name)
+    return out
+
+
+def _extension(directory: Path, stem: str) -> Path | None:
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = directory / f"{stem}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+class UseBuild(importlib.abc.MetaPathFinder):
+    """Finds ``modules`` (and mypyc's shared library of them) in ``build``."""
+
+    def __init__(self, build: Path, modules: Sequence[str] = MODULES) -> None:
+        self.build = build
+        self.files: dict[str, Path] = {}
+        for name in modules:
+            parts = name.split(".")
+            path = _extension(build.joinpath(*parts[:-1]), parts[-1])
+            if path is not None:
+                self.files[name] = path
+        for path in build.glob("*__mypyc*"):  # the group's shared library
+            if path.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+                self.files[path.name.split(".", 1)[0]] = path
+
+    def complete(self, modules: Sequence[str] = MODULES) -> bool:
+        return all(name in self.files for name in modules)
 
     def find_spec(
         self,
@@ -64,29 +117,31 @@ class PreferSource(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in self.modules:
-            return None
-        source = self.root.joinpath(*fullname.split(".")).with_suffix(".py")
-        builds = _builds(source)
-        if not builds or not source.exists():
-            return None  # nothing compiled: the usual import
-        if os.environ.get("LOGMONITOR_PURE") != "1":
-            built = min(p.stat().st_mtime for p in builds)
-            if built >= source.stat().st_mtime:
-                return None  # an up-to-date build: the usual import prefers it
-            warnings.warn(
-                f"{fullname}: its compiled build is older than {source.name}; running the "
-                "Python source instead (run make to rebuild)",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        return importlib.util.spec_from_file_location(fullname, source)
+        file = self.files.get(fullname)
+        return None if file is None else importlib.util.spec_from_file_location(fullname, file)
 
 
-def install() -> None:
-    """Put the finder first on ``sys.meta_path`` (once)."""
-    if not any(isinstance(f, PreferSource) for f in sys.meta_path):
-        sys.meta_path.insert(0, PreferSource())
+def install(build: Path = BUILD) -> bool:
+    """Run the compiled build in this process when it may (see the module's doc);
+    True when it does. Decided once: later calls change nothing."""
+    if any(isinstance(f, UseBuild) for f in sys.meta_path):
+        return True
+    if os.environ.get("LOGMONITOR_PURE") == "1" or not build.is_dir():
+        return False
+    finder = UseBuild(build)
+    if not finder.complete() or not (build / _MANIFEST).exists():
+        return False  # no build, or one make has not finished
+    changed = stale(build)
+    if changed:
+        warnings.warn(
+            f"the compiled build in {build} was made from other sources than these "
+            f"({', '.join(changed)}); running the Python source (run make to rebuild)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return False
+    sys.meta_path.insert(0, finder)
+    return True
 
 
 def compiled() -> tuple[str, ...]:
