@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from logmonitor.parse import formats, timestamps
 from logmonitor.patterns import drain3, masking, miner, snapshot
 from logmonitor.patterns.masking import (
     DIGIT_FOLD,
@@ -42,7 +43,7 @@ def _source_doctests(module: ModuleType, source: Path) -> tuple[int, int]:
     return failed, tried
 
 
-@pytest.mark.parametrize("module", [drain3, masking, miner, snapshot])
+@pytest.mark.parametrize("module", [drain3, masking, miner, snapshot, formats, timestamps])
 def test_doctests(module: ModuleType) -> None:
     path = Path(str(module.__file__))
     if path.suffix == ".py":
