@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -187,11 +188,8 @@ def _child(kind: str, case: str, path: str, limit: int) -> dict[str, Any]:
         for chunk in _chunks(lines, path):
             messages = [r.message for r in parser.parse_batch(chunk)]  # not timed
             t0 = perf()
-            if pause_drain3:  # the pause LogMonitor's stages take, around the same work
-                with paused():
-                    for message in messages:
-                        add(message)
-            else:
+            # drain3-paused: the pause LogMonitor's stages take, around the same work
+            with paused() if pause_drain3 else nullcontext():
                 for message in messages:
                     add(message)
             spent["mine"] += perf() - t0
@@ -232,6 +230,17 @@ def _spawn(kind: str, case: str, path: Path, limit: int, pure: bool = False) -> 
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def _timed(kind: str, case: str, path: Path, limit: int, pure: bool = False) -> dict[str, Any]:
+    """A child run (:func:`_spawn`) with its rates: lines/s of parse + mine (mine only
+    for Drain3, which has no parse), and of each part."""
+    r = _spawn(kind, case, path, limit, pure)
+    parse = r["parse_seconds"] or 0.0
+    r["lines_per_second"] = r["lines"] / (parse + r["mine_seconds"])
+    r["mine_lines_per_second"] = r["lines"] / r["mine_seconds"]
+    r["parse_lines_per_second"] = r["lines"] / parse if parse else None
+    return r
+
+
 def run(options: Options | None = None) -> dict[str, Any]:
     options = options or Options()
     data = ensure_dataset(options.lines, options.seed)
@@ -240,36 +249,26 @@ def run(options: Options | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"data": data.describe(), "chunk_lines": CHUNK}
     for kind in ("logmonitor", "drain3"):
         progress(f"miner_speed: steady, {kind}, {data.lines:,} lines (child process)")
-        r = _spawn(kind, "steady", data.path, data.lines)
-        parse = r["parse_seconds"] or 0.0
-        r["lines_per_second"] = r["lines"] / (parse + r["mine_seconds"])
-        r["mine_lines_per_second"] = r["lines"] / r["mine_seconds"]
-        r["parse_lines_per_second"] = r["lines"] / parse if parse else None
+        r = _timed(kind, "steady", data.path, data.lines)
         progress(f"miner_speed: {kind} {r['lines_per_second']:,.0f} lines/s")
         results[f"steady_{kind}"] = r
     lm, d3 = results["steady_logmonitor"], results["steady_drain3"]
     results["ratio_parse_mine_vs_drain3"] = lm["lines_per_second"] / d3["lines_per_second"]
     progress(f"miner_speed: steady, logmonitor as pure Python, {data.lines:,} lines")
-    r = _spawn("logmonitor", "steady", data.path, data.lines, pure=True)
-    r["lines_per_second"] = r["lines"] / (r["parse_seconds"] + r["mine_seconds"])
-    results["steady_logmonitor_pure"] = r
+    r = results["steady_logmonitor_pure"] = _timed(
+        "logmonitor", "steady", data.path, data.lines, pure=True
+    )
     results["ratio_pure_vs_drain3"] = r["lines_per_second"] / d3["lines_per_second"]
     progress(f"miner_speed: steady, logmonitor with the collector running, {data.lines:,} lines")
-    r = _spawn("logmonitor-gc", "steady", data.path, data.lines)
-    r["lines_per_second"] = r["lines"] / (r["parse_seconds"] + r["mine_seconds"])
-    results["steady_logmonitor_gc"] = r
+    results["steady_logmonitor_gc"] = _timed("logmonitor-gc", "steady", data.path, data.lines)
     progress(f"miner_speed: steady, drain3 with the collector paused, {data.lines:,} lines")
-    r = _spawn("drain3-paused", "steady", data.path, data.lines)
-    r["lines_per_second"] = r["lines"] / r["mine_seconds"]
-    results["steady_drain3_paused"] = r
+    r = results["steady_drain3_paused"] = _timed("drain3-paused", "steady", data.path, data.lines)
     results["ratio_parse_mine_vs_drain3_paused"] = lm["lines_per_second"] / r["lines_per_second"]
     results["ratio_mine_vs_drain3"] = lm["mine_lines_per_second"] / d3["lines_per_second"]
     growing_lines = min(GROWING_LINES, data.lines)
     for kind in ("logmonitor", "drain3"):
         progress(f"miner_speed: growing templates, {kind}, {growing_lines:,} lines (child)")
-        r = _spawn(kind, "growing", data.path, growing_lines)
-        r["lines_per_second"] = r["lines"] / ((r["parse_seconds"] or 0.0) + r["mine_seconds"])
-        results[f"growing_{kind}"] = r
+        results[f"growing_{kind}"] = _timed(kind, "growing", data.path, growing_lines)
     results["growing"] = {
         "lines": growing_lines,
         "every": GROWING_EVERY,
@@ -287,37 +286,26 @@ def table(result: dict[str, Any]) -> str:
     def own(r: dict[str, Any]) -> float:
         return float(r["peak_rss_mib"] - r["baseline_rss_mib"])
 
+    def row(label: str, r: dict[str, Any]) -> list[object]:
+        seconds = (r["parse_seconds"] or 0.0) + r["mine_seconds"]
+        return [label, r["lines_per_second"], seconds, r["peak_rss_mib"], own(r), r["templates"]]
+
     parse_s, mine_s = lm["parse_seconds"], lm["mine_seconds"]
     rows: list[list[object]] = [
-        [f"{name}: parse + mine", lm["lines_per_second"], parse_s + mine_s,
-         lm["peak_rss_mib"], own(lm), lm["templates"]],
+        row(f"{name}: parse + mine", lm),
         [f"  of which mine only ({lm['miner']}.add_batch)", lm["mine_lines_per_second"],
          mine_s, "", "", ""],
         ["  of which parse only (LineParser.parse_batch)", lm["parse_lines_per_second"],
          parse_s, "", "", ""],
-        ["Drain3 (peer): mine only, fed LineParser's messages", d3["lines_per_second"],
-         d3["mine_seconds"], d3["peak_rss_mib"], own(d3), d3["templates"]],
     ]  # fmt: skip
-    pure = result.get("steady_logmonitor_pure")
-    if pure is not None:
-        rows.insert(3, [
-            f"{name}: parse + mine, as pure Python (LOGMONITOR_PURE=1)",
-            pure["lines_per_second"], pure["parse_seconds"] + pure["mine_seconds"],
-            pure["peak_rss_mib"], own(pure), pure["templates"],
-        ])  # fmt: skip
-    gc_on = result.get("steady_logmonitor_gc")
-    if gc_on is not None:
-        rows.insert(3 + (pure is not None), [
-            f"{name}: parse + mine, collector not paused", gc_on["lines_per_second"],
-            gc_on["parse_seconds"] + gc_on["mine_seconds"], gc_on["peak_rss_mib"], own(gc_on),
-            gc_on["templates"],
-        ])  # fmt: skip
-    d3p = result.get("steady_drain3_paused")
-    if d3p is not None:
-        rows.append([
-            "Drain3, its loop run with the collector paused", d3p["lines_per_second"],
-            d3p["mine_seconds"], d3p["peak_rss_mib"], own(d3p), d3p["templates"],
-        ])  # fmt: skip
+    for key, label in (
+        ("steady_logmonitor_pure", f"{name}: parse + mine, as pure Python (LOGMONITOR_PURE=1)"),
+        ("steady_logmonitor_gc", f"{name}: parse + mine, collector not paused"),
+        ("steady_drain3", "Drain3 (peer): mine only, fed LineParser's messages"),
+        ("steady_drain3_paused", "Drain3, its loop run with the collector paused"),
+    ):
+        if key in result:
+            rows.append(row(label, result[key]))
     steady = format_table(
         f"miner_speed: {lm['lines']:,} lines, {data['bytes'] / 1e6:.0f} MB from "
         f"{data['origin']} (values redrawn), chunks of {result['chunk_lines']:,}, "
