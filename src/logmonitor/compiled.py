@@ -97,7 +97,6 @@ class UseBuild(importlib.abc.MetaPathFinder):
     """Finds ``modules`` (and mypyc's shared library of them) in ``build``."""
 
     def __init__(self, build: Path, modules: Sequence[str] = MODULES) -> None:
-        self.build = build
         self.files: dict[str, Path] = {}
         for name in modules:
             parts = name.split(".")
