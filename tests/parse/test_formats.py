@@ -444,6 +444,20 @@ def test_parse_never_raises_and_keeps_the_message_in_the_line(text: str) -> None
         assert record.message in text
 
 
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(["replace", "surrogateescape"]))
+def test_parse_never_raises_on_arbitrary_bytes(data: bytes, errors: str) -> None:
+    """Any bytes, decoded as the tailer does ("replace") or keeping undecodable bytes
+    as lone surrogates, one line at a time and in batches, with and without the
+    shape cache."""
+    texts = data.decode("utf-8", errors).split("\n")
+    lines = [line(t) for t in texts]
+    for parser in (LineParser(FakeClock(NOW)), LineParser(FakeClock(NOW), cache_size=0)):
+        records = parser.parse_batch(lines + lines)
+        assert [r.line.text for r in records] == texts + texts
+        assert [parser.parse(x, NOW).line.text for x in lines] == texts
+
+
 @settings(derandomize=True, deadline=None)  # same examples every run; no timing
 @given(st.sampled_from(HEADERS), st.text())
 def test_parse_never_raises_on_header_like_lines(header: str, rest: str) -> None:

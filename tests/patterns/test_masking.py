@@ -93,6 +93,18 @@ def test_messages_that_differ_only_in_digits_split_alike(text: str, rng: random.
 _VALUE_ALPHABET = "0123456789abcdefABCDEFxX.:,/-_ gGz\u00e9\u0663\n<*>"
 
 
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.text(alphabet=_VALUE_ALPHABET + "\t\u3000", max_size=60))
+def test_masking_keeps_every_token_it_does_not_mask(text: str) -> None:
+    """Masks replace text, never whitespace: the masked message has as many tokens
+    as the message, and a token holding no value is left as it was."""
+    tokens, masked = text.split(), mask(text).split()
+    assert len(masked) == len(tokens)
+    for before, after in zip(tokens, masked, strict=True):
+        if VARIABLE.search(before) is None:
+            assert after == before
+
+
 @settings(max_examples=3000, deadline=None, derandomize=True)
 @given(st.text(alphabet=_VALUE_ALPHABET, max_size=48))
 def test_variable_splits_as_its_reference(text: str) -> None:
